@@ -1,0 +1,19 @@
+"""One file -> one result row. Shared by the CLI and the page's worker.
+
+Never raises for a bad file: the row carries label "error" and the message,
+so one broken file in a batch costs only its own row.
+"""
+
+from .errors import InputError
+from .spectrum import extract
+
+
+def classify_bytes(data, model):
+    """Bytes -> {"label", "p_fake", "features", "error"}; label is "real", "fake" or "error"."""
+    try:
+        feats = extract(data, model.config)
+    except InputError as exc:
+        return {"label": "error", "p_fake": None, "features": None, "error": str(exc)}
+    p_fake = float(model.predict_proba(feats)[0, 1])
+    label = "fake" if p_fake >= model.threshold else "real"
+    return {"label": label, "p_fake": p_fake, "features": feats.tolist(), "error": None}

@@ -1,0 +1,143 @@
+"""The weights file: load, validate, and run the logistic model it describes.
+
+Pure numpy + standard library, so the page runs this very module in Pyodide.
+Every refusal names the field and the problem ("coef has 60 values, the feature
+config gives 62"), because a half-valid model would give confident nonsense.
+"""
+
+import json
+import math
+
+import numpy as np
+
+from .errors import WeightsError
+from .spectrum import FeatureConfig
+
+FORMAT = "facespectra-weights"
+VERSION = 1
+CLASSES = ("real", "fake")
+
+
+def sigmoid(z):
+    """Numerically stable logistic function (no overflow warnings for large |z|)."""
+    z = np.asarray(z, dtype=np.float64)
+    out = np.empty_like(z)
+    pos = z >= 0
+    out[pos] = 1.0 / (1.0 + np.exp(-z[pos]))
+    ez = np.exp(z[~pos])
+    out[~pos] = ez / (1.0 + ez)
+    return out
+
+
+def _vector(d, key, n, *, positive=False):
+    value = d.get(key)
+    if not isinstance(value, list):
+        raise WeightsError(f"weights: {key} must be a list of numbers")
+    if len(value) != n:
+        raise WeightsError(f"weights: {key} has {len(value)} values, but the feature config gives {n} features")
+    try:
+        arr = np.array(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise WeightsError(f"weights: {key} must contain only numbers") from None
+    bad = np.flatnonzero(~np.isfinite(arr))
+    if bad.size:
+        raise WeightsError(f"weights: {key}[{bad[0]}] is not a finite number")
+    if positive and np.any(arr <= 0):
+        raise WeightsError(f"weights: {key}[{int(np.flatnonzero(arr <= 0)[0])}] must be greater than 0")
+    return arr
+
+
+def _number(d, key, lo=-math.inf, hi=math.inf):
+    value = d.get(key)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise WeightsError(f"weights: {key} must be a finite number")
+    if not lo <= value <= hi:
+        raise WeightsError(f"weights: {key} is {value}, it must lie in [{lo}, {hi}]")
+    return float(value)
+
+
+class SpectralModel:
+    """Standardise -> linear -> sigmoid. `predict_proba` follows scikit-learn: columns (real, fake)."""
+
+    def __init__(self, config, mean, scale, coef, intercept, threshold=0.5, *,
+                 metrics=None, provenance=None, reference=None):
+        self.config = config
+        self.mean = np.asarray(mean, dtype=np.float64)
+        self.scale = np.asarray(scale, dtype=np.float64)
+        self.coef = np.asarray(coef, dtype=np.float64)
+        self.intercept = float(intercept)
+        self.threshold = float(threshold)
+        self.metrics = metrics or {}
+        self.provenance = provenance or {}
+        self.reference = reference or {}
+
+    classes_ = CLASSES
+
+    @classmethod
+    def from_dict(cls, d):
+        if not isinstance(d, dict):
+            raise WeightsError("weights: the file must hold a JSON object")
+        if d.get("format") != FORMAT:
+            raise WeightsError(f"weights: format is {d.get('format')!r}, expected {FORMAT!r}")
+        if d.get("version") != VERSION:
+            raise WeightsError(f"weights: version {d.get('version')!r} is not supported (this code reads version {VERSION})")
+        if d.get("classes") != list(CLASSES):
+            raise WeightsError(f"weights: classes must be {list(CLASSES)}, found {d.get('classes')!r}")
+        try:
+            config = FeatureConfig.from_dict(d.get("feature_config") or {})
+        except (TypeError, ValueError) as exc:
+            raise WeightsError(f"weights: feature_config is invalid: {exc}") from None
+        n = config.n_features
+        scaler = d.get("scaler")
+        if not isinstance(scaler, dict):
+            raise WeightsError("weights: scaler must be an object with 'mean' and 'scale'")
+        mean = _vector(scaler, "mean", n)
+        scale = _vector(scaler, "scale", n, positive=True)
+        coef = _vector(d, "coef", n)
+        reference = d.get("reference") or {}
+        for key in ("mean_real", "mean_fake", "std_real", "std_fake"):
+            if key in reference:
+                _vector(reference, key, n)
+        return cls(config, mean, scale, coef, _number(d, "intercept"), _number(d, "threshold", 0.0, 1.0),
+                   metrics=d.get("metrics") or {}, provenance=d.get("provenance") or {}, reference=reference)
+
+    @classmethod
+    def loads(cls, text):
+        try:
+            d = json.loads(text)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise WeightsError(f"weights: not valid JSON ({exc})") from None
+        return cls.from_dict(d)
+
+    @classmethod
+    def load(cls, path):
+        with open(path, "rb") as fh:
+            return cls.loads(fh.read())
+
+    def to_dict(self):
+        return {
+            "format": FORMAT,
+            "version": VERSION,
+            "classes": list(CLASSES),
+            "feature_config": self.config.to_dict(),
+            "scaler": {"mean": self.mean.tolist(), "scale": self.scale.tolist()},
+            "coef": self.coef.tolist(),
+            "intercept": self.intercept,
+            "threshold": self.threshold,
+            "reference": self.reference,
+            "metrics": self.metrics,
+            "provenance": self.provenance,
+        }
+
+    def standardise(self, X):
+        return (np.atleast_2d(np.asarray(X, dtype=np.float64)) - self.mean) / self.scale
+
+    def decision_function(self, X):
+        return self.standardise(X) @ self.coef + self.intercept
+
+    def predict_proba(self, X):
+        p = sigmoid(self.decision_function(X))
+        return np.column_stack([1.0 - p, p])
+
+    def predict(self, X):
+        return np.where(self.predict_proba(X)[:, 1] >= self.threshold, CLASSES[1], CLASSES[0])

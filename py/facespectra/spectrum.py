@@ -1,0 +1,207 @@
+"""Image bytes -> spectral feature vector, driven by a FeatureConfig that is plain data.
+
+The recipe: grayscale, (crop / resize), optional window, 2-D DFT, log magnitude,
+azimuthal (radial) average. The config `seed` reproduces the seed method exactly;
+the product's configs bin over *normalised* frequency so that any image from 64 px
+up gives the same number of features, with orthonormal FFT scaling so that image
+size does not shift the spectrum's level.
+"""
+
+from dataclasses import asdict, dataclass, fields
+
+import numpy as np
+from PIL import Image
+
+from . import decode
+from .errors import InputError
+
+GRAY_MODES = ("luma", "mean")
+RADIAL_MODES = ("normalised", "integer")
+WINDOWS = ("none", "hann")
+CROPS = ("none", "center")
+
+
+@dataclass(frozen=True)
+class FeatureConfig:
+    """Every choice of the extractor; stored inside the weights so the page runs the same recipe."""
+
+    name: str = "radial64"
+    gray: str = "luma"  # "luma": decoder's Y / ITU-R 601; "mean": (R+G+B)/3 as the seed
+    resize: int = 0  # >0: resize to resize×resize first (the seed assumes 1024²); 0: never
+    crop: str = "center"  # "center": central square of the shorter side; "none": whole image
+    max_side: int = 1024  # crop at most this many pixels per side (cropping keeps the fingerprint, resizing would not)
+    window: str = "hann"
+    fft_norm: str = "ortho"  # "ortho" makes the level independent of image size; "backward" as the seed
+    radial: str = "normalised"  # "normalised": `bins` rings over 0..Nyquist; "integer": one ring per pixel radius
+    bins: int = 64
+    log_scale: float = 20.0
+    eps: float = 1e-8
+    drop_first: bool = True
+    drop_last: bool = False
+
+    def __post_init__(self):
+        checks = [
+            (self.gray in GRAY_MODES, f"gray must be one of {GRAY_MODES}"),
+            (self.radial in RADIAL_MODES, f"radial must be one of {RADIAL_MODES}"),
+            (self.window in WINDOWS, f"window must be one of {WINDOWS}"),
+            (self.crop in CROPS, f"crop must be one of {CROPS}"),
+            (self.fft_norm in ("ortho", "backward"), "fft_norm must be 'ortho' or 'backward'"),
+            (isinstance(self.bins, int) and 4 <= self.bins <= 4096, "bins must be an integer from 4 to 4096"),
+            (isinstance(self.resize, int) and (self.resize == 0 or self.resize >= decode.MIN_SIDE),
+             f"resize must be 0 or at least {decode.MIN_SIDE}"),
+            (isinstance(self.max_side, int) and self.max_side >= decode.MIN_SIDE, f"max_side must be at least {decode.MIN_SIDE}"),
+            (self.radial != "integer" or self.resize > 0, "radial='integer' needs a fixed resize so the length is fixed"),
+            (np.isfinite(self.log_scale) and self.log_scale > 0 and np.isfinite(self.eps) and self.eps > 0,
+             "log_scale and eps must be positive numbers"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ValueError(f"feature config {self.name!r}: {message}")
+
+    def to_dict(self):
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d):
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ValueError(f"feature config has unknown keys: {', '.join(unknown)}")
+        return cls(**d)
+
+    @property
+    def n_features(self):
+        if self.radial == "integer":
+            n = _integer_bins(self.resize, self.resize)[1]
+        else:
+            n = self.bins
+        return n - int(self.drop_first) - int(self.drop_last)
+
+    def frequencies(self):
+        """Centre of each feature's band in cycles/pixel (0.5 = Nyquist), for plots and explanations."""
+        if self.radial == "integer":
+            n = _integer_bins(self.resize, self.resize)[1]
+            f = np.arange(n) / self.resize
+        else:
+            f = (np.arange(self.bins) + 0.5) / self.bins * 0.5
+        return f[int(self.drop_first): len(f) - int(self.drop_last)]
+
+
+SEED = FeatureConfig(
+    name="seed", gray="mean", resize=1024, crop="none", window="none", fft_norm="backward",
+    radial="integer", log_scale=20.0, eps=1e-8, drop_first=True, drop_last=True,
+)
+
+_INDEX_CACHE = {}
+
+
+def _integer_bins(h, w):
+    """The seed's rings: integer distance from the point half a pixel before fftshift's DC."""
+    key = ("int", h, w)
+    if key not in _INDEX_CACHE:
+        y, x = np.indices((h, w))
+        r = np.hypot(x - (w - 1) / 2.0, y - (h - 1) / 2.0).astype(np.int64)
+        _INDEX_CACHE[key] = (r.ravel(), int(r.max()) + 1, None)
+    idx, n, _ = _INDEX_CACHE[key]
+    return idx, n
+
+
+def _normalised_bins(h, w, bins):
+    """Ring index and weight of every rfft2 coefficient.
+
+    Columns 1..ceil(w/2)-1 stand for themselves and their mirror image, so they weigh 2:
+    the weighted half-plane average equals the full-plane average exactly.
+    Frequencies beyond Nyquist along the shorter axis (the corners) are left out.
+    """
+    key = ("norm", h, w, bins)
+    if key not in _INDEX_CACHE:
+        fy = np.fft.fftfreq(h)[:, None]
+        fx = np.fft.rfftfreq(w)[None, :]
+        r = 2.0 * np.sqrt(fy * fy + fx * fx)
+        idx = np.floor(r * bins).astype(np.int64)
+        weight = np.full(fx.shape, 2.0)
+        weight[0, 0] = 1.0
+        if w % 2 == 0:
+            weight[0, -1] = 1.0
+        weight = np.broadcast_to(weight, idx.shape)
+        keep = idx < bins
+        _INDEX_CACHE[key] = (idx[keep], weight[keep].copy(), keep)
+    return _INDEX_CACHE[key]
+
+
+def _hann(n):
+    return np.hanning(n) if n > 1 else np.ones(n)
+
+
+def _prepare(img, cfg):
+    """Resize/crop in Pillow (8-bit, cheap) before the float conversion."""
+    if cfg.resize and img.size != (cfg.resize, cfg.resize):
+        img = img.resize((cfg.resize, cfg.resize), Image.BICUBIC)
+    w, h = img.size
+    if cfg.crop == "center":
+        side = min(w, h, cfg.max_side)
+        left, top = (w - side) // 2, (h - side) // 2
+        img = img.crop((left, top, left + side, top + side))
+    elif max(w, h) > cfg.max_side:
+        cw, ch = min(w, cfg.max_side), min(h, cfg.max_side)
+        left, top = (w - cw) // 2, (h - ch) // 2
+        img = img.crop((left, top, left + cw, top + ch))
+    return img
+
+
+def gray_array(img, cfg):
+    """8-bit Pillow image -> float64 gray array as the config asks."""
+    arr = np.asarray(img, dtype=np.float64)
+    if cfg.gray == "mean" and arr.ndim == 3:
+        arr = arr.mean(axis=2)
+    return arr
+
+
+def log_spectrum(gray, cfg):
+    """2-D log-magnitude spectrum, fftshift-ed, for pictures; features use the radial profile."""
+    f = np.fft.fftshift(np.fft.fft2(_windowed(gray, cfg), norm=cfg.fft_norm))
+    return cfg.log_scale * np.log(np.abs(f) + cfg.eps)
+
+
+def _windowed(gray, cfg):
+    if cfg.window == "hann":
+        h, w = gray.shape
+        return gray * _hann(h)[:, None] * _hann(w)[None, :]
+    return gray
+
+
+def radial_profile(gray, cfg):
+    """Azimuthal average of the log magnitude spectrum of a 2-D gray array."""
+    h, w = gray.shape
+    x = _windowed(gray, cfg)
+    if cfg.radial == "integer":
+        # the seed adds epsilon to the complex spectrum before taking |.|; kept for exactness
+        mag = cfg.log_scale * np.log(np.abs(np.fft.fftshift(np.fft.fft2(x, norm=cfg.fft_norm)) + cfg.eps))
+        idx, n = _integer_bins(h, w)
+        profile = np.bincount(idx, weights=mag.ravel(), minlength=n) / np.bincount(idx, minlength=n)
+    else:
+        idx, weight, keep = _normalised_bins(h, w, cfg.bins)
+        mag = cfg.log_scale * np.log(np.abs(np.fft.rfft2(x, norm=cfg.fft_norm)) + cfg.eps)
+        sums = np.bincount(idx, weights=mag[keep] * weight, minlength=cfg.bins)
+        counts = np.bincount(idx, weights=weight, minlength=cfg.bins)
+        filled = counts > 0
+        profile = np.empty(cfg.bins)
+        profile[filled] = sums[filled] / counts[filled]
+        if not filled.all():  # small images leave some inner rings empty: interpolate them
+            centres = np.arange(cfg.bins)
+            profile[~filled] = np.interp(centres[~filled], centres[filled], profile[filled])
+    return profile[int(cfg.drop_first): len(profile) - int(cfg.drop_last)]
+
+
+def features_from_image(img, cfg):
+    """Validated 8-bit Pillow image -> feature vector."""
+    return radial_profile(gray_array(_prepare(img, cfg), cfg), cfg)
+
+
+def extract(data, cfg=SEED):
+    """Image file bytes -> feature vector (float64, length cfg.n_features). Raises InputError."""
+    img = decode.load(data, gray=cfg.gray)
+    feats = features_from_image(img, cfg)
+    if not np.all(np.isfinite(feats)):
+        raise InputError("image gives a non-finite spectrum (is it blank?)")
+    return feats
