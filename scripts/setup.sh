@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Everything a fresh Debian machine needs, idempotent: Chromium (apt), .venv (pip), node_modules (npm ci),
+# and the Pyodide files (verified against pyodide-lock.json by build.py --fetch).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+
+if [ ! -x /usr/bin/chromium ]; then
+  echo "setup: installing Debian chromium (apt-get)"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+fi
+
+PYTHON="${PYTHON:-python3}"
+if [ ! -x .venv/bin/python ]; then
+  echo "setup: creating .venv"
+  "$PYTHON" -m venv .venv
+fi
+stamp=.venv/.facespectra-installed
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+  echo "setup: pip install -e .[train,test]"
+  .venv/bin/python -m pip install -q --upgrade pip
+  .venv/bin/python -m pip install -q -e '.[train,test]'
+  touch "$stamp"
+fi
+
+if [ ! -d node_modules/pyodide ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "setup: npm ci"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+.venv/bin/python build.py --fetch
