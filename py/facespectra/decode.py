@@ -2,12 +2,19 @@
 
 This is the one validation path shared by the page, the CLI and the trainer.
 Limits are checked from the header before any pixel is decoded, so a small file
-that claims 30000x30000 pixels never reaches the decoder.
+that claims 30000x30000 pixels never reaches the decoder: in WebAssembly an
+out-of-memory error kills the whole runtime, so it must never be attempted.
+Only the first frame of an animation or multi-page file is ever decoded, so
+decoded memory is bounded by MAX_PIXELS x 4 bytes (Pillow's widest pixel)
+whatever the file holds after it.
 
 Grayscale "luma" is taken from the decoder itself where the format stores it
 (JPEG's Y channel, via draft mode). That skips chroma upsampling, which differs
 between libjpeg-turbo (CPython's Pillow wheels) and IJG libjpeg 9 (Pyodide's
 Pillow): both runtimes then see identical pixels.
+
+Every refusal is an InputError whose message a person understands; no exception
+of Pillow's own leaves `load`.
 """
 
 import io
@@ -15,15 +22,26 @@ import struct
 import warnings
 
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image, ImageFile
 
 from .errors import InputError
 
 MAX_BYTES = 64 * 1024 * 1024
 MAX_PIXELS = 40_000_000
 MIN_SIDE = 64
-ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF", "MPO")
+ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF")  # MPO (phone JPEGs) opens through JPEG
 BACKGROUND = 255  # alpha is composited on white, a fixed choice so results never depend on the viewer
+
+_ORIENTATION = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+_TIFF_TILE_WIDTH, _TIFF_TILE_LENGTH = 322, 323
 
 
 def _mib(n):
@@ -43,9 +61,33 @@ def _sniff(data):
     for magic, what in signatures.items():
         if data.startswith(magic):
             return what
-    head = data[:256].lstrip().lower()
+    head = data[:256].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
     if head.startswith((b"<!doctype html", b"<html", b"<?xml", b"<svg")):
         return "a text document (HTML/XML/SVG)"
+    return None
+
+
+def _identify(data):
+    """Pillow's Image.open restricted to ALLOWED_FORMATS, without its own pixel-limit check.
+
+    Pillow refuses large images with a message that lacks the dimensions and at a
+    limit (89 M pixels) above ours; here the header is parsed, and our limits with
+    the image's real width and height are applied by `open_image`.
+    """
+    Image.init()
+    fp = io.BytesIO(data)
+    prefix = data[:16]
+    for name in ALLOWED_FORMATS:
+        factory, accept = Image.OPEN[name]
+        if accept is not None:
+            result = accept(prefix)
+            if not result or isinstance(result, (str, bytes)):
+                continue  # a string is Pillow's "looks like it but unsupported" note: not this format
+        fp.seek(0)
+        try:
+            return factory(fp, None)
+        except (SyntaxError, IndexError, TypeError, struct.error):
+            continue  # Pillow's "not this format" exceptions, as in Image.open
     return None
 
 
@@ -53,6 +95,7 @@ def open_image(data):
     """Open from the header only and enforce the byte, pixel and format limits."""
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise InputError("input is not file bytes")
+    data = bytes(data)
     size = len(data)
     if size == 0:
         raise InputError("file is empty (0 bytes)")
@@ -61,69 +104,133 @@ def open_image(data):
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            img = Image.open(io.BytesIO(bytes(data)), formats=ALLOWED_FORMATS)
+            img = _identify(data)
     except (Image.DecompressionBombWarning, Image.DecompressionBombError):
-        raise InputError(f"image has more pixels than the limit of {MAX_PIXELS:,}") from None
-    except Exception:
-        what = _sniff(bytes(data[:256]))
+        raise InputError(f"image has more pixels than the limit of {MAX_PIXELS:,} pixels") from None
+    except MemoryError:
+        raise InputError("image header asks for more memory than is available") from None
+    except Exception as exc:  # a damaged header of an allowed format: Pillow raises many types
+        raise InputError(f"image header could not be read ({_format_of(data) or 'image'}: {_short(exc)})") from None
+    if img is None:
+        what = _sniff(data)
         if what:
-            raise InputError(f"not an image: the file is {what}") from None
-        raise InputError(
-            "not a readable image (supported: " + ", ".join(ALLOWED_FORMATS[:-1]) + ")"
-        ) from None
+            raise InputError(f"not an image: the file is {what}")
+        claimed = _format_of(data)
+        if claimed:
+            raise InputError(f"image header is corrupt or cut short (the file starts like a {claimed} but cannot be read)")
+        raise InputError("not an image, or not a supported format (supported: JPEG, PNG, WebP, GIF, BMP, TIFF)")
     w, h = img.size
     if w * h > MAX_PIXELS:
         raise InputError(f"image is {w}×{h} pixels; the limit is {MAX_PIXELS:,} pixels")
     if min(w, h) < MIN_SIDE:
         raise InputError(f"image is {w}×{h} pixels; the smallest side must be at least {MIN_SIDE}")
+    if img.format == "TIFF":
+        tw, th = img.tag_v2.get(_TIFF_TILE_WIDTH, 0), img.tag_v2.get(_TIFF_TILE_LENGTH, 0)
+        if not isinstance(tw, int) or not isinstance(th, int) or tw * th > MAX_PIXELS:
+            raise InputError(f"TIFF tiles are {tw}×{th} pixels; the limit is {MAX_PIXELS:,} pixels per tile")
     return img
 
 
-def _to_8bit(img):
-    """16-bit and float images scaled to 0..255 (Pillow's convert would clip them instead)."""
-    arr = np.asarray(img)
-    if img.mode == "F":
-        lo, hi = np.nanmin(arr), np.nanmax(arr)
-        scaled = np.zeros_like(arr) if not np.isfinite(hi - lo) or hi <= lo else (arr - lo) / (hi - lo) * 255.0
-    else:
-        scaled = arr.astype(np.float64) / (257.0 if arr.max(initial=0) > 255 or img.mode.startswith("I;16") else 1.0)
-    return Image.fromarray(np.clip(np.rint(scaled), 0, 255).astype(np.uint8), "L")
+def _format_of(data):
+    """The format a damaged file claims by its magic bytes, for messages."""
+    for magic, name in ((b"\xff\xd8", "JPEG"), (b"\x89PNG", "PNG"), (b"GIF8", "GIF"), (b"BM", "BMP"),
+                        (b"II*\x00", "TIFF"), (b"MM\x00*", "TIFF"), (b"RIFF", "WebP")):
+        if data.startswith(magic):
+            return name
+    return None
 
 
-def _normalise_mode(img, gray):
+def _short(exc):
+    text = str(exc).strip() or type(exc).__name__
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _to_8bit(img, sixteen_bit):
+    """16-bit images keep their top byte, as Pillow does for 16-bit RGB; 32-bit int and float are stretched.
+
+    There is no natural white level for float or 32-bit integer pixels, so those
+    are scaled so that their minimum is 0 and their maximum 255. Non-finite pixels
+    are refused rather than guessed.
+    """
+    if sixteen_bit:
+        arr = np.asarray(img)
+        return Image.fromarray((arr.astype(np.uint32) >> 8).astype(np.uint8), "L")
+    arr = np.array(img, dtype=np.float32)
+    finite = np.isfinite(arr)
+    if not finite.all():
+        raise InputError("image has NaN or infinite pixel values (float image)")
+    del finite
+    lo, hi = float(arr.min()), float(arr.max())
+    if hi <= lo:
+        raise InputError("image is blank: every pixel has the same value")
+    scale = 255.0 / (hi - lo)
+    arr *= np.float32(scale)
+    arr -= np.float32(lo * scale)
+    np.rint(arr, out=arr)
+    np.clip(arr, 0, 255, out=arr)
+    return Image.fromarray(arr.astype(np.uint8), "L")
+
+
+def _normalise_mode(img, gray, sixteen_bit):
     """Any Pillow mode -> "L" (gray="luma") or "RGB" (gray="mean")."""
     if img.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N", "F"):
-        img = _to_8bit(img)
+        img = _to_8bit(img, sixteen_bit)
     elif img.mode == "P" and "transparency" in img.info or img.mode in ("PA", "LA", "RGBA", "RGBa", "La"):
         rgba = img.convert("RGBA")
+        del img
         bg = Image.new("RGBA", rgba.size, (BACKGROUND,) * 4)
         img = Image.alpha_composite(bg, rgba).convert("RGB")
     target = "L" if gray == "luma" else "RGB"
     return img if img.mode == target else img.convert(target)
 
 
+def _orientation(img):
+    """EXIF orientation (1..8) or None; a broken EXIF block only loses the hint, never the image."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # Pillow warns "Corrupt EXIF data" and carries on
+            value = img.getexif().get(0x0112)
+    except Exception:
+        return None
+    return value if isinstance(value, int) else None
+
+
+def _is_sixteen_bit(img):
+    """Whether an integer gray image holds 16-bit samples (PNG's 16-bit gray opens as mode "I")."""
+    return img.mode.startswith("I;16") or (img.mode == "I" and img.format == "PNG")
+
+
 def load(data, gray="luma"):
     """Validated bytes -> upright 8-bit image in mode "L" (gray="luma") or "RGB" (gray="mean").
 
-    Animated and multi-page files give their first frame; EXIF orientation is applied.
+    Animated and multi-page files give their first frame; EXIF orientation is applied;
+    images that are blank (one colour) are refused, as they have no spectrum to judge.
     """
     if gray not in ("luma", "mean"):
         raise ValueError(f"gray must be 'luma' or 'mean', not {gray!r}")
+    if ImageFile.LOAD_TRUNCATED_IMAGES:
+        raise RuntimeError("PIL.ImageFile.LOAD_TRUNCATED_IMAGES must stay False: truncated files would pass")
     img = open_image(data)
+    fmt = img.format
     try:
-        if gray == "luma" and img.format in ("JPEG", "MPO"):
-            img.draft("L", img.size)  # Y channel straight from the IDCT: no chroma, no colour maths
-        img.load()
-        try:
-            img = ImageOps.exif_transpose(img)
-        except Exception:
-            pass  # a broken EXIF block only loses the orientation hint, never the image
-        return _normalise_mode(img, gray)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            if gray == "luma" and fmt in ("JPEG", "MPO"):
+                img.draft("L", img.size)  # Y channel straight from the IDCT: no chroma, no colour maths
+            orientation = _orientation(img)
+            sixteen_bit = _is_sixteen_bit(img)
+            img.load()
+        if orientation in _ORIENTATION:
+            img = img.transpose(_ORIENTATION[orientation])
+        img = _normalise_mode(img, gray, sixteen_bit)
     except InputError:
         raise
-    except (OSError, SyntaxError, ValueError, EOFError, IndexError, struct.error) as exc:
-        reason = "truncated" if "truncated" in str(exc).lower() else "corrupt"
-        raise InputError(f"image data is {reason} ({img.format or 'unknown'} could not be decoded)") from None
     except MemoryError:
         raise InputError("image is too large to decode in the memory available") from None
-
+    except Exception as exc:  # decoders raise OSError, ValueError, SyntaxError, EOFError, ... on bad data
+        reason = "truncated" if "truncated" in str(exc).lower() or isinstance(exc, EOFError) else "corrupt"
+        raise InputError(f"image data is {reason} ({fmt} could not be decoded: {_short(exc)})") from None
+    lo_hi = img.getextrema()
+    if all(lo == hi for lo, hi in (lo_hi if isinstance(lo_hi[0], tuple) else (lo_hi,))):
+        raise InputError("image is blank: every pixel has the same colour")
+    return img
