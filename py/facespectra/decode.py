@@ -17,6 +17,7 @@ Every refusal is an InputError whose message a person understands; no exception
 of Pillow's own leaves `load`.
 """
 
+import contextlib
 import io
 import struct
 import warnings
@@ -91,6 +92,15 @@ def _identify(data):
     return None
 
 
+@contextlib.contextmanager
+def _pillow_warnings():
+    """Pillow's pixel-limit warning is an error; its other warnings (e.g. "Corrupt EXIF data") are noise here."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        yield
+
+
 def open_image(data):
     """Open from the header only and enforce the byte, pixel and format limits."""
     if not isinstance(data, (bytes, bytearray, memoryview)):
@@ -102,15 +112,15 @@ def open_image(data):
     if size > MAX_BYTES:
         raise InputError(f"file is {_mib(size)}; the limit is {_mib(MAX_BYTES)}")
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
+        with _pillow_warnings():
             img = _identify(data)
     except (Image.DecompressionBombWarning, Image.DecompressionBombError):
         raise InputError(f"image has more pixels than the limit of {MAX_PIXELS:,} pixels") from None
     except MemoryError:
         raise InputError("image header asks for more memory than is available") from None
     except Exception as exc:  # a damaged header of an allowed format: Pillow raises many types
-        raise InputError(f"image header could not be read ({_format_of(data) or 'image'}: {_short(exc)})") from None
+        reason = "truncated" if "truncat" in str(exc).lower() else "corrupt"
+        raise InputError(f"image header is {reason} ({_format_of(data) or 'image'}: {_short(exc)})") from None
     if img is None:
         what = _sniff(data)
         if what:
@@ -187,9 +197,7 @@ def _normalise_mode(img, gray, sixteen_bit):
 def _orientation(img):
     """EXIF orientation (1..8) or None; a broken EXIF block only loses the hint, never the image."""
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # Pillow warns "Corrupt EXIF data" and carries on
-            value = img.getexif().get(0x0112)
+        value = img.getexif().get(0x0112)
     except Exception:
         return None
     return value if isinstance(value, int) else None
@@ -213,8 +221,7 @@ def load(data, gray="luma"):
     img = open_image(data)
     fmt = img.format
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
+        with _pillow_warnings():
             if gray == "luma" and fmt in ("JPEG", "MPO"):
                 img.draft("L", img.size)  # Y channel straight from the IDCT: no chroma, no colour maths
             orientation = _orientation(img)
