@@ -4,6 +4,7 @@ import argparse
 import csv
 import io
 import os
+import stat
 import sys
 from pathlib import Path
 
@@ -15,18 +16,76 @@ def default_weights():
 
 
 def iter_files(paths):
-    """Files as given, folders recursed in sorted order; hidden files inside folders are skipped."""
+    """(path, problem) per file: files as given, folders recursed in sorted order.
+
+    Hidden files inside folders are skipped. Anything else that is not a folder is
+    yielded (broken links, pipes: they get an error row, never vanish), and a folder
+    that cannot be listed gets a row of its own.
+    """
     for p in map(Path, paths):
         if p.is_dir():
-            for child in sorted(p.rglob("*")):
-                if child.is_file() and not any(part.startswith(".") for part in child.relative_to(p).parts):
-                    yield child
+            yield from _walk(p)
         else:
-            yield p
+            yield p, None
+
+
+def _walk(top):
+    failed = []
+    for root, dirs, files in os.walk(top, onerror=failed.append):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        while failed:
+            exc = failed.pop(0)
+            yield Path(exc.filename), f"cannot read folder: {exc.strerror or exc}"
+        for name in sorted(files):
+            if not name.startswith("."):
+                yield Path(root) / name, None
+    for exc in failed:
+        yield Path(exc.filename), f"cannot read folder: {exc.strerror or exc}"
+
+
+def read_input(path):
+    """The bytes of a regular file; OSError if unreadable, InputError if over the byte limit.
+
+    Opened non-blocking so that a named pipe cannot hang the batch, checked to be a
+    regular file so that /dev/zero cannot fill the memory, and never read past the
+    limit (+1 byte, for a file that grows meanwhile: the decoder refuses it).
+    """
+    from .decode import MAX_BYTES, too_many_bytes
+
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    with os.fdopen(fd, "rb") as fh:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise OSError(0, "not a regular file (a device, pipe or socket)")
+        if st.st_size > MAX_BYTES:
+            raise too_many_bytes(st.st_size)
+        return fh.read(MAX_BYTES + 1)
+
+
+def display_path(path):
+    """The path as valid UTF-8 text: bytes that are not UTF-8 are shown as \\xNN escapes."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+def _row(path, problem, model):
+    from .classify import classify_bytes
+    from .errors import InputError
+
+    if problem:
+        return {"label": "error", "p_fake": None, "error": problem}
+    try:
+        data = read_input(path)
+    except OSError as exc:
+        return {"label": "error", "p_fake": None, "error": f"cannot read file: {exc.strerror or exc}"}
+    except InputError as exc:
+        return {"label": "error", "p_fake": None, "error": str(exc)}
+    try:
+        return classify_bytes(data, model)
+    except Exception as exc:  # a bug must cost one row, not the batch; the message asks for a report
+        return {"label": "error", "p_fake": None, "error": f"internal error, please report: {type(exc).__name__}: {exc}"}
 
 
 def cmd_predict(args):
-    from .classify import classify_bytes
     from .errors import WeightsError
     from .model import SpectralModel
 
@@ -39,18 +98,14 @@ def cmd_predict(args):
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(["path", "label", "p_fake", "error"])
     n_err = 0
-    for path in iter_files(args.paths):
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            row = {"label": "error", "p_fake": None, "error": f"cannot read file: {exc.strerror or exc}"}
-        else:
-            row = classify_bytes(data, model)
+    for path, problem in iter_files(args.paths):
+        row = _row(path, problem, model)
         n_err += row["label"] == "error"
         p = "" if row["p_fake"] is None else repr(row["p_fake"])
-        writer.writerow([str(path), row["label"], p, row["error"] or ""])
-        if args.csv is None:
-            sys.stdout.write(buf.getvalue())
+        writer.writerow([display_path(path), row["label"], p, row["error"] or ""])
+        if args.csv is None:  # the CSV is UTF-8 whatever the terminal's locale
+            sys.stdout.buffer.write(buf.getvalue().encode("utf-8"))
+            sys.stdout.buffer.flush()
             buf.seek(0)
             buf.truncate()
     if args.csv is not None:
@@ -72,7 +127,52 @@ def build_parser():
     p.add_argument("--weights", type=Path, default=default_weights(), help="weights JSON (default: %(default)s)")
     p.add_argument("--csv", type=Path, metavar="OUT", help="write the CSV here (atomically) instead of stdout")
     p.set_defaults(func=cmd_predict)
+    _add_trainer_commands(sub)
     return parser
+
+
+def cmd_train(args):
+    from .train import cmd_train as run
+
+    return run(args)
+
+
+def cmd_evaluate(args):
+    from .evaluate import cmd_evaluate as run
+
+    return run(args)
+
+
+def _add_data_args(p):
+    p.add_argument("data", nargs="*", type=Path, metavar="DATA",
+                   help="folders holding real/ and fake/ (any case) or training_real/ and training_fake/")
+    p.add_argument("--real", type=Path, action="append", metavar="DIR", help="a folder of real images (repeatable)")
+    p.add_argument("--fake", type=Path, action="append", metavar="DIR", help="a folder of fake images (repeatable)")
+    p.add_argument("--jobs", type=int, default=os.cpu_count(), help="parallel workers (default: all cores)")
+    p.add_argument("--cache", type=Path, default=Path(".cache/features"), help="feature cache folder (default: %(default)s)")
+
+
+def _add_trainer_commands(sub):
+    p = sub.add_parser("train", help="train weights from labelled images, with a held-out evaluation report")
+    _add_data_args(p)
+    p.add_argument("--out", type=Path, default=Path("weights/model.json"), help="weights to write (default: %(default)s)")
+    p.add_argument("--report", type=Path, metavar="DIR", help="write metrics.json and report.html for the held-out split here")
+    p.add_argument("--init", type=Path, metavar="WEIGHTS", help="resume from these weights (their feature config is kept)")
+    p.add_argument("--config", action="append", metavar="NAME", help="feature config(s) to consider (default: all candidates)")
+    p.add_argument("--no-search", dest="search", action="store_false", help="skip cross-validation; use --l2 and the first config")
+    p.add_argument("--l2", type=float, default=1e-3, help="L2 strength without search (default: %(default)s)")
+    p.add_argument("--folds", type=int, default=4, help="cross-validation folds (default: %(default)s)")
+    p.add_argument("--test-fraction", type=float, default=0.25, help="held-out share of each class (default: %(default)s)")
+    p.add_argument("--seed", type=int, default=0, help="split, folds and augmentation seed (default: %(default)s)")
+    p.add_argument("--jpeg-variants", type=int, default=4, help="re-encodes per image at random JPEG qualities")
+    p.add_argument("--resized-variants", type=int, default=2, help="cropped/downscaled re-encodes per image")
+    p.add_argument("--synthetic", type=int, default=1, help="synthetic up-sampled fakes per real image (0: none)")
+    p.set_defaults(func=cmd_train)
+    p = sub.add_parser("evaluate", help="score weights on labelled images in every condition; writes a report")
+    _add_data_args(p)
+    p.add_argument("--weights", type=Path, default=default_weights(), help="weights JSON (default: %(default)s)")
+    p.add_argument("--report", type=Path, required=True, metavar="DIR", help="folder for metrics.json and report.html")
+    p.set_defaults(func=cmd_evaluate)
 
 
 def main(argv=None):

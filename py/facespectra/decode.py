@@ -49,6 +49,11 @@ def _mib(n):
     return f"{n / (1024 * 1024):.0f} MiB"
 
 
+def too_many_bytes(size):
+    """The refusal of a file over MAX_BYTES (the CLI raises it from the file size, before reading)."""
+    return InputError(f"file is {_mib(size)}; the limit is {_mib(MAX_BYTES)}")
+
+
 def _sniff(data):
     """A friendly name for common non-image files, so the message says what the file is."""
     signatures = {
@@ -110,7 +115,7 @@ def open_image(data):
     if size == 0:
         raise InputError("file is empty (0 bytes)")
     if size > MAX_BYTES:
-        raise InputError(f"file is {_mib(size)}; the limit is {_mib(MAX_BYTES)}")
+        raise too_many_bytes(size)
     try:
         with _pillow_warnings():
             img = _identify(data)
