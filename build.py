@@ -19,6 +19,7 @@ import hashlib
 import http.server
 import io
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -46,6 +47,9 @@ PAGE_PACKAGES = ("numpy", "pillow")
 # The runtime modules: numpy + Pillow + stdlib only, run unchanged in CPython and Pyodide.
 RUNTIME_MODULES = ("__init__.py", "errors.py", "decode.py", "spectrum.py", "model.py", "classify.py")
 # Text assets get precompressed .gz twins so static hosts and the dev server can serve gzip.
+HASH_LEN = 10
+IMMUTABLE = re.compile(rf"-[0-9a-f]{{{HASH_LEN}}}(\.[a-z]+|/)")
+NOT_PRECACHED = ("build-manifest.json",)
 GZIP_SUFFIXES = (".js", ".mjs", ".css", ".html", ".json", ".wasm", ".webmanifest", ".svg")
 
 CSP = "; ".join([
@@ -182,23 +186,49 @@ def validate_weights(path):
 
 
 def runtime_zip(dest):
-    """The runtime modules as one archive, unpacked by the worker in one request."""
+    """The runtime modules as one archive, unpacked by the worker in one request.
+
+    Fixed timestamps keep the archive, and so its hashed name, the same for the same sources.
+    """
     with zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as zf:
         for name in RUNTIME_MODULES:
-            zf.write(PY_PACKAGE / name, f"facespectra/{name}")
+            info = zipfile.ZipInfo(f"facespectra/{name}", date_time=(2020, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            zf.writestr(info, (PY_PACKAGE / name).read_bytes())
+    return dest
 
 
-def write_manifest(staging, packages):
-    """What the worker loads, with the total bytes so its progress bar can show a percentage."""
-    loaded = [staging / "pyodide" / f for f in CORE_FILES + ("pyodide-lock.json",)]
-    loaded += [p for p in (staging / "pyodide").glob("*.whl")]
-    loaded += [staging / "facespectra-runtime.zip", staging / "model.json"]
+def short_hash(*paths):
+    h = hashlib.sha256()
+    for p in paths:
+        h.update(p.name.encode() + b"\0" + hashlib.sha256(p.read_bytes()).digest())
+    return h.hexdigest()[:HASH_LEN]
+
+
+def hashed_name(path):
+    """model.json -> model-<hash>.json: a new file gets a new URL, so it can be cached for a year."""
+    return f"{path.stem}-{short_hash(path)}{path.suffix}"
+
+
+def place_hashed(path):
+    """Rename a staged file to its content-hashed name; return that name."""
+    name = hashed_name(path)
+    path.rename(path.with_name(name))
+    return name
+
+
+def write_manifest(staging, packages, pyodide_dir, runtime, weights):
+    """What the worker loads (names and total bytes, for its progress bar) and what the service worker caches."""
+    loaded = sorted((staging / pyodide_dir).iterdir()) + [staging / runtime, staging / weights]
     manifest = {
         "pyodide": PYODIDE_VERSION,
+        "pyodideDir": pyodide_dir + "/",
         "packages": packages,
-        "runtime": "facespectra-runtime.zip",
-        "weights": "model.json",
+        "runtime": runtime,
+        "weights": weights,
         "loadBytes": sum(p.stat().st_size for p in loaded),
+        "assets": sorted(p.relative_to(staging).as_posix() for p in staging.rglob("*")
+                         if p.is_file() and p.suffix != ".gz" and p.name not in NOT_PRECACHED),
     }
     (staging / "build-manifest.json").write_text(json.dumps(manifest, indent=1))
 
@@ -218,9 +248,11 @@ def build(dist=DIST, weights=WEIGHTS, offline=False):
         # A lock that lists only what we ship: smaller, and the page cannot load anything else.
         trimmed = {"info": lock["info"], "packages": {k: lock["packages"][k] for k in files}}
         (pyo / "pyodide-lock.json").write_text(json.dumps(trimmed, separators=(",", ":")))
-        runtime_zip(staging / "facespectra-runtime.zip")
-        shutil.copy2(weights, staging / "model.json")
-        write_manifest(staging, sorted(files))
+        pyodide_dir = f"pyodide-{PYODIDE_VERSION}-{short_hash(*sorted(pyo.iterdir()))}"
+        pyo.rename(staging / pyodide_dir)
+        runtime = place_hashed(runtime_zip(staging / "runtime.zip"))
+        weights_name = place_hashed(Path(shutil.copy2(weights, staging / "model.json")))
+        write_manifest(staging, sorted(files), pyodide_dir, runtime, weights_name)
         html = (staging / "index.html").read_text()
         (staging / "index.html").write_text(html.replace("{{CSP}}", CSP))
         for path in staging.rglob("*"):
@@ -261,7 +293,8 @@ class StaticHandler(http.server.SimpleHTTPRequestHandler):
     def end_headers(self):
         self.send_header("Content-Security-Policy", CSP)
         self.send_header("X-Content-Type-Options", "nosniff")
-        self.send_header("Cache-Control", "no-cache")
+        immutable = IMMUTABLE.search(self.path)
+        self.send_header("Cache-Control", "public, max-age=31536000, immutable" if immutable else "no-cache")
         super().end_headers()
 
     def send_head(self):

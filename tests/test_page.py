@@ -16,6 +16,10 @@ from facespectra.model import SpectralModel
 pytestmark = pytest.mark.browser
 
 
+def shipped(site):
+    return json.loads((site / "build-manifest.json").read_text())
+
+
 def parity_files(seed_dir):
     files = [
         ("texture-q90.jpg", encode(texture(320, seed=3), "JPEG", quality=90)),  # 4:2:0 chroma
@@ -44,7 +48,7 @@ def test_browser_features_and_probabilities_equal_cpython(app, dist_dir):
     files = parity_files(seed_dir if (seed_dir / "real").is_dir() else None)
     drop_files(app, files)
     rows = results(app, len(files))[-len(files):]
-    model = SpectralModel.load(dist_dir / "model.json")
+    model = SpectralModel.load(dist_dir / shipped(dist_dir)["weights"])
     for (name, data), row in zip(files, rows):
         expected = classify_bytes(data, model)
         assert row["name"] == name
@@ -106,10 +110,11 @@ def test_page_names_the_problem_with_bad_weights(browser, dist_dir, tmp_path, mu
 
     site = tmp_path / "site"
     shutil.copytree(dist_dir, site)
-    weights = json.loads((site / "model.json").read_text())
+    path = site / shipped(site)["weights"]
+    weights = json.loads(path.read_text())
     mutate(weights)
-    (site / "model.json").write_text(json.dumps(weights))
-    (site / "model.json.gz").unlink()
+    path.write_text(json.dumps(weights))
+    path.with_name(path.name + ".gz").unlink()
     srv = serve(site)
     page = open_app(browser, srv.base_url)
     try:

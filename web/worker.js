@@ -1,8 +1,6 @@
 // The detector: Pyodide + the facespectra runtime modules, off the main thread so the page never freezes.
 // Protocol — in: {type: "classify", id, name, bytes}; out: {type: "status", state, message, loaded, total}
 // and {type: "result", id, label, p_fake, features, error}.
-import { loadPyodide } from "./pyodide/pyodide.mjs";
-
 const base = new URL("./", import.meta.url);
 const post = (msg) => self.postMessage(msg);
 
@@ -40,7 +38,9 @@ def classify_js(data):
 async function start() {
   const manifest = await (await fetch(new URL("build-manifest.json", base))).json();
   countDownloads(manifest.loadBytes);
-  const pyodide = await loadPyodide({ indexURL: new URL("pyodide/", base).href, packages: manifest.packages });
+  const indexURL = new URL(manifest.pyodideDir, base).href;
+  const { loadPyodide } = await import(indexURL + "pyodide.mjs");
+  const pyodide = await loadPyodide({ indexURL, packages: manifest.packages });
   const [runtime, weights] = await Promise.all([
     fetch(new URL(manifest.runtime, base)).then((r) => r.arrayBuffer()),
     fetch(new URL(manifest.weights, base)).then((r) => r.text()),

