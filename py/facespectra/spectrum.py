@@ -19,6 +19,8 @@ GRAY_MODES = ("luma", "mean")
 RADIAL_MODES = ("normalised", "integer")
 WINDOWS = ("none", "hann")
 CROPS = ("none", "center")
+ANGULAR = ("all", "axes")
+AXIS_DEGREES = 15.0  # "axes": coefficients within this angle of the horizontal or vertical axis
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,9 @@ class FeatureConfig:
     eps: float = 1e-8
     drop_first: bool = True
     drop_last: bool = False
+    # "axes": each ring split in two, near the axes (where JPEG blocks and up-sampling grids put their
+    # peaks) and off them; features are the on-axis profile followed by the off-axis profile
+    angular: str = "all"
 
     def __post_init__(self):
         checks = [
@@ -45,6 +50,8 @@ class FeatureConfig:
             (self.radial in RADIAL_MODES, f"radial must be one of {RADIAL_MODES}"),
             (self.window in WINDOWS, f"window must be one of {WINDOWS}"),
             (self.crop in CROPS, f"crop must be one of {CROPS}"),
+            (self.angular in ANGULAR, f"angular must be one of {ANGULAR}"),
+            (self.angular == "all" or self.radial == "normalised", "angular='axes' needs radial='normalised'"),
             (self.fft_norm in ("ortho", "backward"), "fft_norm must be 'ortho' or 'backward'"),
             (isinstance(self.bins, int) and 4 <= self.bins <= 4096, "bins must be an integer from 4 to 4096"),
             (isinstance(self.resize, int) and (self.resize == 0 or self.resize >= decode.MIN_SIDE),
@@ -75,7 +82,11 @@ class FeatureConfig:
             n = _integer_bins(self.resize, self.resize)[1]
         else:
             n = self.bins
-        return n - int(self.drop_first) - int(self.drop_last)
+        return (n - int(self.drop_first) - int(self.drop_last)) * self.n_sectors
+
+    @property
+    def n_sectors(self):
+        return 2 if self.angular == "axes" else 1
 
     def frequencies(self):
         """Centre of each feature's band in cycles/pixel (0.5 = Nyquist), for plots and explanations."""
@@ -84,7 +95,7 @@ class FeatureConfig:
             f = np.arange(n) / self.resize
         else:
             f = (np.arange(self.bins) + 0.5) / self.bins * 0.5
-        return f[int(self.drop_first): len(f) - int(self.drop_last)]
+        return np.tile(f[int(self.drop_first): len(f) - int(self.drop_last)], self.n_sectors)
 
 
 SEED = FeatureConfig(
@@ -106,14 +117,15 @@ def _integer_bins(h, w):
     return idx, n
 
 
-def _normalised_bins(h, w, bins):
+def _normalised_bins(h, w, bins, angular="all"):
     """Ring index and weight of every rfft2 coefficient.
 
     Columns 1..ceil(w/2)-1 stand for themselves and their mirror image, so they weigh 2:
     the weighted half-plane average equals the full-plane average exactly.
     Frequencies beyond Nyquist along the shorter axis (the corners) are left out.
+    With angular="axes", off-axis coefficients get ring index + bins (a second profile).
     """
-    key = ("norm", h, w, bins)
+    key = ("norm", h, w, bins, angular)
     if key not in _INDEX_CACHE:
         fy = np.fft.fftfreq(h)[:, None]
         fx = np.fft.rfftfreq(w)[None, :]
@@ -125,6 +137,10 @@ def _normalised_bins(h, w, bins):
             weight[0, -1] = 1.0
         weight = np.broadcast_to(weight, idx.shape)
         keep = idx < bins
+        if angular == "axes":
+            angle = np.degrees(np.arctan2(np.abs(fy), np.abs(fx)))  # 0..90; mirrored columns share it
+            off_axis = np.minimum(angle, 90.0 - angle) > AXIS_DEGREES
+            idx = idx + bins * off_axis
         _INDEX_CACHE[key] = (idx[keep], weight[keep].copy(), keep)
     return _INDEX_CACHE[key]
 
@@ -180,17 +196,25 @@ def radial_profile(gray, cfg):
         idx, n = _integer_bins(h, w)
         profile = np.bincount(idx, weights=mag.ravel(), minlength=n) / np.bincount(idx, minlength=n)
     else:
-        idx, weight, keep = _normalised_bins(h, w, cfg.bins)
+        idx, weight, keep = _normalised_bins(h, w, cfg.bins, cfg.angular)
         mag = cfg.log_scale * np.log(np.abs(np.fft.rfft2(x, norm=cfg.fft_norm)) + cfg.eps)
-        sums = np.bincount(idx, weights=mag[keep] * weight, minlength=cfg.bins)
-        counts = np.bincount(idx, weights=weight, minlength=cfg.bins)
-        filled = counts > 0
-        profile = np.empty(cfg.bins)
-        profile[filled] = sums[filled] / counts[filled]
-        if not filled.all():  # small images leave some inner rings empty: interpolate them
-            centres = np.arange(cfg.bins)
-            profile[~filled] = np.interp(centres[~filled], centres[filled], profile[filled])
+        n = cfg.bins * cfg.n_sectors
+        sums = np.bincount(idx, weights=mag[keep] * weight, minlength=n).reshape(cfg.n_sectors, cfg.bins)
+        counts = np.bincount(idx, weights=weight, minlength=n).reshape(cfg.n_sectors, cfg.bins)
+        parts = [_fill_rings(s, c) for s, c in zip(sums, counts)]
+        return np.concatenate([p[int(cfg.drop_first): cfg.bins - int(cfg.drop_last)] for p in parts])
     return profile[int(cfg.drop_first): len(profile) - int(cfg.drop_last)]
+
+
+def _fill_rings(sums, counts):
+    """Mean per ring; small images leave some inner rings empty: interpolate them."""
+    filled = counts > 0
+    profile = np.empty(len(sums))
+    profile[filled] = sums[filled] / counts[filled]
+    if not filled.all():
+        centres = np.arange(len(sums))
+        profile[~filled] = np.interp(centres[~filled], centres[filled], profile[filled])
+    return profile
 
 
 def features_from_image(img, cfg):

@@ -1,0 +1,58 @@
+"""On-disk cache of feature vectors, so a second training run with the same data takes seconds.
+
+The key is the file's content hash + the feature config + the augmentation variant (plus a
+format version), never the path: renaming or moving the data keeps the cache valid and a
+changed file or recipe misses it. Entries are written atomically, so an interrupted run
+never leaves a half-written vector behind.
+"""
+
+import hashlib
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+
+from .atomic import write_bytes_atomic
+
+CACHE_VERSION = 1
+DEFAULT_DIR = Path(".cache/features")
+
+
+def file_hash(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def entry_key(content_hash, config, variant):
+    text = json.dumps({"v": CACHE_VERSION, "file": content_hash, "config": config.to_dict(),
+                       "variant": variant.key()}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+class FeatureCache:
+    """get/put float64 vectors by key; root=None disables caching."""
+
+    def __init__(self, root=DEFAULT_DIR):
+        self.root = None if root is None else Path(root)
+
+    def _path(self, key):
+        return self.root / key[:2] / f"{key}.npy"
+
+    def get(self, key):
+        if self.root is None:
+            return None
+        try:
+            return np.load(self._path(key), allow_pickle=False)
+        except (OSError, ValueError):
+            return None
+
+    def put(self, key, vector):
+        if self.root is None:
+            return
+        buf = io.BytesIO()
+        np.save(buf, np.asarray(vector, dtype=np.float64), allow_pickle=False)
+        write_bytes_atomic(self._path(key), buf.getvalue())

@@ -1,0 +1,110 @@
+"""Items × augmentation variants × feature configs -> feature matrices, in parallel and cached.
+
+One worker task per source image: the image is decoded and re-encoded once per variant,
+and every requested config is extracted from those bytes, so exploring several configs
+costs one augmentation pass. A file that cannot be read is skipped and listed, never fatal.
+"""
+
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+
+import numpy as np
+from tqdm import tqdm
+
+from . import augment
+from .errors import InputError
+from .featcache import FeatureCache, entry_key, file_hash
+from .spectrum import extract
+
+
+@dataclass
+class FeatureTable:
+    """Row r: item index items_idx[r], variant variants[r], label labels[r]; X[name][r] its features."""
+
+    items: list
+    hashes: list
+    items_idx: np.ndarray
+    variants: list
+    labels: np.ndarray
+    X: dict
+    skipped: list = field(default_factory=list)  # (path, reason)
+
+    def rows(self, items_mask, variant_filter):
+        """Boolean row mask: rows of the chosen items whose variant passes variant_filter(variant)."""
+        keep = np.array([variant_filter(v) for v in self.variants], dtype=bool)
+        return keep & np.asarray(items_mask)[self.items_idx]
+
+
+def _task(args):
+    path, content_hash, variants, configs, cache_root = args
+    cache = FeatureCache(cache_root)
+    out, data = [], None
+    for v in variants:
+        keys = [entry_key(content_hash, c, v) for c in configs]
+        feats = [cache.get(k) for k in keys]
+        if any(f is None for f in feats):
+            try:
+                if data is None:
+                    with open(path, "rb") as fh:
+                        data = fh.read()
+                vbytes = augment.apply(data, v)
+                for i, c in enumerate(configs):
+                    if feats[i] is None:
+                        feats[i] = extract(vbytes, c)
+                        cache.put(keys[i], feats[i])
+            except (InputError, OSError) as exc:
+                if v.identity:  # the source itself is unreadable: skip the image
+                    return None, str(exc)
+                return None, f"augmentation {v.key()} failed: {exc}"
+        out.append(feats)
+    return out, None
+
+
+def build(items, variants_of, configs, *, jobs=None, cache=None, desc="features"):
+    """variants_of(item_index, content_hash, label) -> list of Variant; configs: {name: FeatureConfig}."""
+    cache = cache or FeatureCache(None)
+    jobs = jobs or os.cpu_count() or 1
+    names = list(configs)
+    cfgs = [configs[n] for n in names]
+    hashes, skipped, tasks = [], [], []
+    for i, it in enumerate(tqdm(items, desc="hashing files", unit="file", leave=False)):
+        try:
+            h = file_hash(it.path)
+        except OSError as exc:
+            hashes.append(None)
+            skipped.append((str(it.path), f"cannot read file: {exc.strerror or exc}"))
+            continue
+        hashes.append(h)
+        tasks.append((i, (str(it.path), h, variants_of(i, h, it.label), cfgs,
+                          None if cache.root is None else str(cache.root))))
+    rows_item, rows_var, rows_lab, feats = [], [], [], {n: [] for n in names}
+    with ProcessPoolExecutor(max_workers=jobs) if jobs > 1 else _Serial() as pool:
+        results = pool.map(_task, [t for _, t in tasks], chunksize=2)
+        for (i, task), (out, err) in tqdm(zip(tasks, results), total=len(tasks), desc=desc, unit="image"):
+            if err is not None:
+                skipped.append((task[0], err))
+                continue
+            for v, fs in zip(task[2], out):
+                rows_item.append(i)
+                rows_var.append(v)
+                rows_lab.append(v.label(items[i].label))
+                for n, f in zip(names, fs):
+                    feats[n].append(f)
+    return FeatureTable(items=list(items), hashes=hashes, items_idx=np.array(rows_item, dtype=int),
+                        variants=rows_var, labels=np.array(rows_lab, dtype=int),
+                        X={n: np.array(feats[n]).reshape(len(rows_item), configs[n].n_features) for n in names},
+                        skipped=skipped)
+
+
+class _Serial:
+    """Same interface as the process pool, in this process (jobs=1, and easier to debug)."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def map(self, fn, iterable, chunksize=1):
+        return map(fn, iterable)

@@ -1,0 +1,156 @@
+"""One self-contained report.html (plots and thumbnails inlined as base64 PNG) + metrics.json.
+
+Self-contained so a report can be mailed or archived as one file and still show everything.
+"""
+
+import base64
+import html
+import io
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from PIL import Image  # noqa: E402
+
+from .atomic import write_text_atomic  # noqa: E402
+from .evaluate import dump, roc_curve, summary_table  # noqa: E402
+
+GALLERY_MAX = 24
+THUMB = 128
+
+
+def _png(fig):
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
+    plt.close(fig)
+    return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _img(b64, alt):
+    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{b64}">'
+
+
+def _loss_plot(history):
+    fig, ax = plt.subplots(figsize=(5, 3))
+    ax.plot(np.arange(1, len(history) + 1), history)
+    ax.set(xlabel="iteration", ylabel="training objective", title="Loss curve", yscale="log")
+    return _png(fig)
+
+
+def _roc_plot(preds, metrics):
+    fig, ax = plt.subplots(figsize=(5, 4.5))
+    for name, (y, p, _) in preds.items():
+        fpr, tpr = roc_curve(y, p)
+        ax.plot(fpr, tpr, label=f"{name} (AUC {metrics[name]['auc']:.3f})")
+    ax.plot([0, 1], [0, 1], "k:", lw=0.8)
+    ax.set(xlabel="false fake rate", ylabel="true fake rate", title="ROC per condition")
+    ax.legend(fontsize=7)
+    return _png(fig)
+
+
+def _confusion_plot(metrics):
+    names = list(metrics)
+    fig, axes = plt.subplots(1, len(names), figsize=(2.2 * len(names), 2.4))
+    for ax, name in zip(np.atleast_1d(axes), names):
+        cm = np.array(metrics[name]["confusion"])
+        ax.imshow(cm, cmap="Blues")
+        for (i, j), v in np.ndenumerate(cm):
+            ax.text(j, i, str(v), ha="center", va="center")
+        ax.set(xticks=[0, 1], yticks=[0, 1], xticklabels=["real", "fake"], yticklabels=["real", "fake"], title=name)
+        ax.title.set_fontsize(8)
+        ax.set_xlabel("predicted", fontsize=7)
+    return _png(fig)
+
+
+def _spectrum_plot(model, X, y):
+    freqs = model.config.frequencies()
+    sectors = model.config.n_sectors
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    n = len(freqs) // sectors
+    for label, name, colour in ((0, "real", "tab:blue"), (1, "fake", "tab:red")):
+        if not np.any(y == label):
+            continue
+        m, s = X[y == label].mean(axis=0), X[y == label].std(axis=0)
+        for k, style in zip(range(sectors), ("-", "--")):
+            sl = slice(k * n, (k + 1) * n)
+            ax.plot(freqs[sl], m[sl], style, color=colour, label=f"{name}" + (" (off-axis)" if k else ""))
+            ax.fill_between(freqs[sl], (m - s)[sl], (m + s)[sl], color=colour, alpha=0.15)
+    ax.set(xlabel="frequency (cycles/pixel)", ylabel="mean log magnitude (dB-like)",
+           title="Mean spectrum per class (as distributed, ±1 std)")
+    ax.legend(fontsize=7)
+    return _png(fig)
+
+
+def _weights_plot(model):
+    freqs = model.config.frequencies()
+    fig, ax = plt.subplots(figsize=(6, 3))
+    idx = np.arange(len(freqs))
+    ax.bar(idx, model.coef, color=np.where(model.coef > 0, "tab:red", "tab:blue"))
+    step = max(1, len(freqs) // 8)
+    ax.set_xticks(idx[::step], [f"{f:.2f}" for f in freqs[::step]], fontsize=7)
+    ax.set(xlabel="band centre (cycles/pixel); second half = off-axis sector" if model.config.n_sectors > 1
+           else "band centre (cycles/pixel)", ylabel="weight (standardised)",
+           title="Per-band weights (red pushes towards fake)")
+    return _png(fig)
+
+
+def _thumb(path):
+    try:
+        with Image.open(path) as im:
+            im.draft("RGB", (THUMB, THUMB))
+            im = im.convert("RGB")
+            im.thumbnail((THUMB, THUMB))
+            buf = io.BytesIO()
+            im.save(buf, format="PNG")
+        return base64.b64encode(buf.getvalue()).decode("ascii")
+    except OSError:
+        return None
+
+
+def _gallery(preds, table, threshold):
+    cells = []
+    for name, (y, p, items) in preds.items():
+        for yi, pi, ii in zip(y, p, items):
+            if (pi >= threshold) != bool(yi):
+                cells.append((name, int(yi), float(pi), table.items[ii].path))
+    cells.sort(key=lambda c: -abs(c[2] - threshold))
+    out = []
+    for name, yi, pi, path in cells[:GALLERY_MAX]:
+        b64 = _thumb(path)
+        img = _img(b64, path.name) if b64 else "(unreadable)"
+        out.append(f'<figure>{img}<figcaption>{html.escape(path.name)}<br>{"fake" if yi else "real"}, '
+                   f"p(fake)={pi:.2f}<br>{html.escape(name)}</figcaption></figure>")
+    more = f"<p>{len(cells) - GALLERY_MAX} more not shown.</p>" if len(cells) > GALLERY_MAX else ""
+    return ("".join(out) or "<p>No misclassified images.</p>") + more
+
+
+def write_report(out_dir, *, title, model, metrics, preds, table, items_mask, config_name):
+    """Write out_dir/metrics.json and out_dir/report.html."""
+    out_dir = Path(out_dir)
+    write_text_atomic(out_dir / "metrics.json", dump(metrics))
+    cond = metrics["conditions"]
+    rows = table.rows(items_mask, lambda v: v.identity)
+    sections = [("Metrics per condition", "<pre>" + html.escape(summary_table(cond)) + "</pre>")]
+    history = model.provenance.get("loss_history")
+    if history:
+        sections.append(("Loss curve", _img(_loss_plot(history), "loss curve")))
+    sections += [
+        ("ROC", _img(_roc_plot(preds, cond), "ROC")),
+        ("Confusion matrices (rows: true class)", _img(_confusion_plot(cond), "confusion matrices")),
+        ("Mean spectrum per class", _img(_spectrum_plot(model, table.X[config_name][rows], table.labels[rows]),
+                                         "mean spectra")),
+        ("Per-band weights", _img(_weights_plot(model), "weights")),
+        ("Misclassified images (most confident first)", f'<div class="g">{_gallery(preds, table, model.threshold)}</div>'),
+    ]
+    if metrics.get("skipped"):
+        sections.append(("Skipped files", "<ul>" + "".join(
+            f"<li>{html.escape(s['path'])}: {html.escape(s['reason'])}</li>" for s in metrics["skipped"]) + "</ul>"))
+    body = "".join(f"<h2>{html.escape(h)}</h2>{c}" for h, c in sections)
+    page = (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title><style>"
+            "body{font-family:sans-serif;max-width:1100px;margin:auto}figure{display:inline-block;margin:4px;"
+            "font-size:11px;width:140px}.g{display:flex;flex-wrap:wrap}</style></head><body>"
+            f"<h1>{html.escape(title)}</h1>{body}</body></html>")
+    write_text_atomic(out_dir / "report.html", page)

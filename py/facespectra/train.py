@@ -1,0 +1,146 @@
+"""`facespectra train`: data -> augmented features -> CV search -> logistic model -> weights + report.
+
+The split is by source image and made before augmentation, so no image (nor any variant of
+it, nor a synthetic fake made from it) appears on both sides. The shipped weights are the
+model fitted on the training split, so the held-out numbers describe exactly those weights.
+"""
+
+import json
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from . import featuretable, search
+from .atomic import write_text_atomic
+from .augment import AugmentPlan
+from .dataset import DatasetError, discover
+from .errors import WeightsError
+from .evaluate import CONDITIONS, evaluate_model, summary_table
+from .featcache import FeatureCache
+from .logistic import LogisticRegression
+from .model import SpectralModel
+from .report import write_report
+
+LOSS_POINTS = 400
+
+
+def split_items(labels, test_fraction, seed):
+    """Boolean mask of held-out items: the same fraction of each class, fixed by seed."""
+    rng = np.random.default_rng(seed)
+    test = np.zeros(len(labels), dtype=bool)
+    for c in (0, 1):
+        idx = np.flatnonzero(labels == c)
+        test[rng.choice(idx, int(round(len(idx) * test_fraction)), replace=False)] = True
+    return test
+
+
+def _reference(X, y):
+    return {"mean_real": X[y == 0].mean(0).tolist(), "mean_fake": X[y == 1].mean(0).tolist(),
+            "std_real": X[y == 0].std(0).tolist(), "std_fake": X[y == 1].std(0).tolist()}
+
+
+def _loss_points(history):
+    step = max(1, len(history) // LOSS_POINTS)
+    return [float(v) for v in history[::step]]
+
+
+def cmd_train(args):
+    timings = {}
+    t0 = time.time()
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            items = discover(args.data, args.real or (), args.fake or ())
+        for w in caught:
+            print(f"facespectra: warning: {w.message}", file=sys.stderr)
+        init = SpectralModel.load(args.init) if args.init else None
+    except (OSError, DatasetError, WeightsError) as exc:
+        print(f"facespectra: {exc}", file=sys.stderr)
+        return 2
+    labels = np.array([it.label for it in items])
+    print(f"data: {int((labels == 0).sum())} real, {int((labels == 1).sum())} fake images")
+    test = split_items(labels, args.test_fraction, args.seed)
+    plan = AugmentPlan(n_jpeg=args.jpeg_variants, n_resized=args.resized_variants,
+                       n_synthetic=args.synthetic, seed=args.seed)
+    if init is not None:
+        configs = {init.config.name: init.config}
+    elif args.config:
+        unknown = [c for c in args.config if c not in search.CANDIDATES]
+        if unknown:
+            print(f"facespectra: unknown config {unknown[0]!r}; choose from {', '.join(search.CANDIDATES)}", file=sys.stderr)
+            return 2
+        configs = {c: search.CANDIDATES[c] for c in args.config}
+    else:
+        configs = dict(search.CANDIDATES)
+    conditions = list(CONDITIONS.values())
+    plan_sets = {}
+
+    def variants_of(i, content_hash, label):
+        planned = [] if test[i] else plan.variants(content_hash, label)
+        plan_sets[i] = set(planned)
+        return planned + [v for v in conditions if v not in planned]
+
+    # variants_of runs in this process, before the pool starts
+    table = featuretable.build(items, variants_of, configs, jobs=args.jobs, cache=FeatureCache(args.cache),
+                               desc="extracting features")
+    timings["features_s"] = round(time.time() - t0, 1)
+    for path, reason in table.skipped:
+        print(f"facespectra: skipped {path}: {reason}", file=sys.stderr)
+    skipped_paths = {p for p, _ in table.skipped}
+    ok = np.array([str(it.path) not in skipped_paths for it in items])
+    train_items = ~test & ok
+    is_train_row = np.array([v in plan_sets[i] for i, v in zip(table.items_idx, table.variants)], dtype=bool)
+
+    t1 = time.time()
+    params = {"l2": args.l2, "lr": 1.0, "max_iter": 20000, "tol": 1e-6}
+    results = []
+    if args.search and (len(configs) > 1 or init is None):
+        name, params, results = search.run(table, configs, train_items, is_train_row, k=args.folds, seed=args.seed)
+        print("cross-validation (best 5):")
+        for r in results[:5]:
+            print(f"  {r['config']:10s} {r['params']}  mean balanced accuracy {100 * r['cv_balanced_accuracy']:.1f}%")
+    else:
+        name = next(iter(configs))
+    timings["search_s"] = round(time.time() - t1, 1)
+
+    t2 = time.time()
+    cfg = configs[name]
+    rows = is_train_row & train_items[table.items_idx]
+    X, y = table.X[name][rows], table.labels[rows]
+    start = None if init is None else (init.coef, init.intercept, init.mean, init.scale)
+    clf = LogisticRegression(**params).fit(X, y, init=start)
+    timings["fit_s"] = round(time.time() - t2, 1)
+    provenance = {
+        "data": {"paths": [str(p) for p in args.data], "n_real": int((labels == 0).sum()),
+                 "n_fake": int((labels == 1).sum()), "n_skipped": len(table.skipped)},
+        "split": {"test_fraction": args.test_fraction, "seed": args.seed, "n_train_images": int(train_items.sum()),
+                  "n_test_images": int((test & ok).sum()), "n_training_rows": int(rows.sum())},
+        "augmentation": plan.__dict__,
+        "solver": {**clf.get_params(), "n_iter": clf.n_iter_, "converged": bool(clf.converged_)},
+        "init": str(args.init) if args.init else None,
+        "search": results[:10],
+        "loss_history": _loss_points(clf.loss_history_),
+    }
+    model = SpectralModel(cfg, clf.mean_, clf.scale_, clf.coef_, clf.intercept_, 0.5,
+                          provenance=provenance, reference=_reference(X, y))
+
+    t3 = time.time()
+    held_out = test & ok
+    metrics, preds = evaluate_model(model, table, held_out, name)
+    model.metrics = {"held_out": metrics}
+    write_text_atomic(args.out, json.dumps(model.to_dict(), indent=1))
+    if args.report:
+        write_report(Path(args.report), title="facespectra training report (held-out split)", model=model,
+                     metrics={"weights": str(args.out), "config": name, "params": params, "conditions": metrics,
+                              "skipped": [{"path": p, "reason": r} for p, r in table.skipped]},
+                     preds=preds, table=table, items_mask=held_out, config_name=name)
+    timings["evaluate_s"] = round(time.time() - t3, 1)
+    timings["total_s"] = round(time.time() - t0, 1)
+    print(f"config {name}, params {params}, {clf.n_iter_} iterations")
+    print(summary_table(metrics))
+    print("seconds per step: " + ", ".join(f"{k}={v}" for k, v in timings.items()))
+    print(f"weights: {args.out}" + (f"; report: {Path(args.report) / 'report.html'}" if args.report else ""))
+    return 0
