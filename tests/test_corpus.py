@@ -229,7 +229,7 @@ def test_unexpected_decoder_exception_becomes_input_error(monkeypatch):
         decode.load(encode(texture(), "PNG"))
 
 
-def test_stdout_csv_is_utf8_on_an_ascii_terminal(corpus, weights, tmp_path):
+def test_stdout_csv_is_utf8_on_an_ascii_terminal(corpus, weights):
     """Names and messages with non-ASCII characters are written as UTF-8 even when the locale is ASCII."""
     import subprocess
     import sys
