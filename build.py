@@ -45,7 +45,7 @@ CORE_FILES = ("pyodide.mjs", "pyodide.asm.js", "pyodide.asm.wasm", "python_stdli
 # What the page imports; their dependency closure is taken from the lock file.
 PAGE_PACKAGES = ("numpy", "pillow")
 # The runtime modules: numpy + Pillow + stdlib only, run unchanged in CPython and Pyodide.
-RUNTIME_MODULES = ("__init__.py", "errors.py", "decode.py", "spectrum.py", "model.py", "classify.py")
+RUNTIME_MODULES = ("__init__.py", "errors.py", "decode.py", "spectrum.py", "model.py", "inputflags.py", "classify.py", "explain.py")
 # Text assets get precompressed .gz twins so static hosts and the dev server can serve gzip.
 HASH_LEN = 10
 IMMUTABLE = re.compile(rf"-[0-9a-f]{{{HASH_LEN}}}(\.[a-z]+|/)")

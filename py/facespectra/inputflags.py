@@ -1,0 +1,66 @@
+"""Flags for inputs outside what the model learnt from: the verdict is shown, but with a warning.
+
+Three checks, all cheap: the header's size, the JPEG quantisation tables (read from the header,
+no decoding) and the high-frequency end of the features already computed for the verdict.
+numpy + Pillow + standard library only: the page runs this module in Pyodide.
+"""
+
+import numpy as np
+
+from . import decode
+
+SMALL_SIDE = 256  # the training faces are 1024 px; below this most of the spectrum is missing
+LOW_JPEG_QUALITY = 50  # libjpeg quality estimated from the luminance table
+# The band whose level reveals missing fine detail, and how far below the real photos' mean
+# (in their standard deviations, averaged over the band) counts as "not like any training image".
+DETAIL_BAND = 0.3  # cycles/pixel, up to Nyquist (0.5)
+DETAIL_Z = -2.5
+
+MESSAGES = {
+    "small": "small image: the model learnt from faces of about 1024 px, so this verdict is weaker",
+    "heavy-jpeg": "heavy JPEG compression: it wipes out the fine detail the model reads",
+    "little-detail": "very little fine detail for its size: probably upscaled, strongly resized or smoothed",
+}
+
+# The IJG standard luminance table (JPEG spec Annex K), in natural (row-major) order, which is
+# also the order Pillow's `quantization` uses.
+_STD_LUMA = np.array([
+    16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55,
+    14, 13, 16, 24, 40, 57, 69, 56, 14, 17, 22, 29, 51, 87, 80, 62,
+    18, 22, 37, 56, 68, 109, 103, 77, 24, 35, 55, 64, 81, 104, 113, 92,
+    49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99,
+], dtype=np.float64)
+
+
+def jpeg_quality(table):
+    """Estimated libjpeg quality (1..100) of a 64-entry luminance table, inverting libjpeg's scaling."""
+    q = np.asarray(table, dtype=np.float64)
+    if q.shape != (64,):
+        return None
+    scale = 100.0 * float(np.mean(q / _STD_LUMA))  # libjpeg: table = std * scale / 100
+    quality = (200.0 - scale) / 2.0 if scale <= 100.0 else 5000.0 / scale
+    return int(round(min(100.0, max(1.0, quality))))
+
+
+def _low_detail(features, model):
+    ref = model.reference
+    if features is None or "mean_real" not in ref or "std_real" not in ref:
+        return False
+    band = model.config.frequencies() > DETAIL_BAND
+    z = (np.asarray(features) - np.asarray(ref["mean_real"])) / np.asarray(ref["std_real"])
+    return bool(band.any() and z[band].mean() < DETAIL_Z)
+
+
+def input_flags(data, features, model):
+    """Flag codes (keys of MESSAGES) for bytes that classified; never raises for a readable image."""
+    img = decode.open_image(data)  # header only
+    flags = []
+    if min(img.size) < SMALL_SIDE:
+        flags.append("small")
+    tables = getattr(img, "quantization", None) or {}
+    quality = jpeg_quality(tables[0]) if 0 in tables else None
+    if quality is not None and quality < LOW_JPEG_QUALITY:
+        flags.append("heavy-jpeg")
+    if _low_detail(features, model):
+        flags.append("little-detail")
+    return flags

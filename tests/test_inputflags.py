@@ -1,0 +1,48 @@
+"""inputflags and explain: the input warnings the page shows, and the explanation's numbers."""
+
+import base64
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import ROOT, encode, texture
+from facespectra.classify import classify_bytes
+from facespectra.explain import explain_bytes, model_info
+from facespectra.inputflags import MESSAGES, jpeg_quality
+from facespectra.model import SpectralModel
+
+
+@pytest.fixture(scope="module")
+def model():
+    return SpectralModel.load(ROOT / "weights" / "model.json")
+
+
+@pytest.mark.parametrize("quality", [20, 50, 75, 95])
+def test_jpeg_quality_is_read_back_from_the_tables(quality):
+    img = Image.open(__import__("io").BytesIO(encode(texture(128), "JPEG", quality=quality)))
+    assert abs(jpeg_quality(img.quantization[0]) - quality) <= 1
+
+
+def test_flags_name_small_heavily_compressed_and_upscaled_inputs(model):
+    assert classify_bytes(encode(texture(512, seed=1), "PNG"), model)["flags"] == []
+    assert classify_bytes(encode(texture(128, seed=1), "PNG"), model)["flags"] == ["small"]
+    assert "heavy-jpeg" in classify_bytes(encode(texture(512, seed=1), "JPEG", quality=25), model)["flags"]
+    upscaled = texture(128, seed=3).resize((512, 512), Image.BICUBIC)
+    assert "little-detail" in classify_bytes(encode(upscaled, "PNG"), model)["flags"]
+    assert set(MESSAGES) == {"small", "heavy-jpeg", "little-detail"}
+
+
+def test_errors_carry_no_flags(model):
+    assert classify_bytes(b"not an image", model)["flags"] == []
+
+
+def test_contributions_add_up_to_the_log_odds_and_the_picture_is_128_square(model):
+    data = encode(texture(300, seed=2), "JPEG", quality=90)
+    row = classify_bytes(data, model)
+    expl = explain_bytes(data, row["features"], model)
+    log_odds = sum(expl["contributions"]) + model.intercept
+    assert abs(1 / (1 + np.exp(-log_odds)) - row["p_fake"]) < 1e-9
+    assert len(base64.b64decode(expl["picture"])) == expl["side"] ** 2 == 128 * 128
+    info = model_info(model)
+    assert len(info["frequencies"]) == model.config.n_features and set(info["reference"]) >= {"mean_real", "mean_fake"}
