@@ -1,123 +1,137 @@
-// Main thread: the queue, the table and the status line. All Python runs in worker.js.
+// Main thread: wires the inputs, the queue, the table, the explanation and the offline cache together.
+// All Python runs in worker.js (see detector.js); this thread only moves files and draws.
+import { download, toCSV } from "./csv.js";
+import { Detector } from "./detector.js";
+import { renderExplanation } from "./explain.js";
+import { wireInputs } from "./input.js";
+import { Queue } from "./queue.js";
+import { ResultsTable, UNCERTAIN_BAND } from "./table.js";
+
 const $ = (sel) => document.querySelector(sel);
 const statusEl = $("#status");
 const progressEl = $("#load-progress");
-const tbody = $("#results");
-const summaryEl = $("#summary");
+const explainSection = $("#explain");
+let info = null;
 
-let worker = null;
-let workerState = "loading";
-const queue = [];
-let inFlight = null;
-let nextId = 1;
-const counts = { real: 0, fake: 0, error: 0 };
+const table = new ResultsTable({ tbody: $("#results"), summary: $("#summary"), onExplain: explain });
 
-function setStatus(state, message) {
-  workerState = state;
-  statusEl.dataset.state = state;
-  statusEl.textContent = message;
-}
-
-function onWorkerMessage(event) {
-  const msg = event.data;
-  if (msg.type === "status") {
-    if (msg.state === "loading" && msg.total) {
-      const pct = Math.min(100, Math.round((100 * msg.loaded) / msg.total));
-      progressEl.value = pct;
-      setStatus("loading", `Downloading the detector… ${(msg.loaded / 1e6).toFixed(1)} of ${(msg.total / 1e6).toFixed(1)} MB (${pct}%)`);
-    } else {
-      setStatus(msg.state, msg.message);
-    }
-    if (msg.state === "ready") pump();
-  } else if (msg.type === "result" && inFlight && msg.id === inFlight.id) {
-    finish(inFlight, msg);
-    inFlight = null;
-    pump();
-  }
-}
-
-function startWorker() {
-  worker = new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
-  worker.onmessage = onWorkerMessage;
-  worker.onerror = (event) => {
-    event.preventDefault();
-    setStatus("error", `The detector stopped: ${event.message || "unknown error"}`);
-  };
-}
-
-function addRow(name) {
-  const tr = document.createElement("tr");
-  tr.dataset.testid = "result";
-  tr.dataset.name = name;
-  tr.dataset.state = "pending";
-  const nameCell = document.createElement("td");
-  nameCell.className = "name";
-  nameCell.textContent = name; // names are text, never HTML
-  const verdict = document.createElement("td");
-  verdict.textContent = "waiting…";
-  const prob = document.createElement("td");
-  tr.append(nameCell, verdict, prob);
-  tbody.append(tr);
-  return tr;
-}
-
-function finish(job, msg) {
-  const tr = job.row;
-  tr.dataset.state = "done";
-  tr.dataset.label = msg.label;
-  const [, verdict, prob] = tr.children;
-  verdict.className = `verdict-${msg.label}`;
-  if (msg.label === "error") {
-    verdict.textContent = "Could not check";
-    prob.textContent = msg.error;
-    tr.dataset.error = msg.error;
+function onStatus(msg) {
+  statusEl.dataset.state = msg.state;
+  if (msg.state === "loading" && msg.total) {
+    const pct = Math.min(100, Math.round((100 * msg.loaded) / msg.total));
+    progressEl.value = pct;
+    progressEl.setAttribute("aria-valuetext", `${pct}%`);
+    statusEl.textContent = `Downloading the detector… ${(msg.loaded / 1e6).toFixed(1)} of ${(msg.total / 1e6).toFixed(1)} MB (${pct}%)`;
   } else {
-    tr.dataset.pFake = String(msg.p_fake);
-    tr.dataset.features = JSON.stringify(msg.features);
-    verdict.textContent = msg.label === "fake" ? "Likely generated" : "Likely real";
-    prob.textContent = `${(100 * msg.p_fake).toFixed(1)}%`;
+    statusEl.textContent = detector.restarts && msg.state === "ready" ? "Ready again after a restart." : msg.message;
   }
-  counts[msg.label] += 1;
-  summaryEl.textContent = `${counts.real + counts.fake + counts.error} checked: ${counts.real} likely real, ${counts.fake} likely generated, ${counts.error} could not be checked.`;
+  if (msg.state === "ready") {
+    watchNetwork();
+    registerOffline();
+    queue.pump();
+  }
 }
 
-async function pump() {
-  if (inFlight || workerState !== "ready" || queue.length === 0) return;
-  inFlight = queue.shift();
-  let bytes;
+function onInfo(msg) {
+  info = msg;
+  table.threshold = msg.threshold;
+  table.flagMessages = msg.flag_messages;
+  $("#band").textContent = `between ${(100 * (msg.threshold - UNCERTAIN_BAND)).toFixed(0)}% and `
+    + `${(100 * (msg.threshold + UNCERTAIN_BAND)).toFixed(0)}%`;
+}
+
+// Privacy you can check: every request this page and its worker make after the detector is ready.
+let pageRequests = 0, workerRequests = 0, watching = false;
+const showNet = () => {
+  const el = $("#net-count");
+  el.textContent = String(pageRequests + workerRequests);
+  el.dataset.count = String(pageRequests + workerRequests);
+};
+function watchNetwork() {
+  if (watching) return;
+  watching = true;
+  showNet();
+  new PerformanceObserver((list) => {
+    pageRequests += list.getEntries().filter((e) => !/^(blob|data):/.test(e.name)).length;
+    showNet();
+  }).observe({ type: "resource" });
+}
+
+const detector = new Detector({
+  onStatus, onInfo,
+  onNet: (n) => { workerRequests = n; showNet(); },
+});
+
+const batchEl = $("#batch");
+const batchProgress = $("#batch-progress");
+const queue = new Queue(detector, {
+  onDone: (entry, result) => table.finish(entry, result),
+  onProgress: ({ done, total, busy }) => {
+    batchEl.hidden = !busy;
+    batchProgress.max = Math.max(total, 1);
+    batchProgress.value = done;
+    $("#batch-text").textContent = `Checking ${Math.min(done + 1, total)} of ${total}…`;
+    $("#clear").disabled = busy;
+    $("#export").disabled = busy || table.results().length === 0;
+  },
+});
+
+wireInputs({
+  input: $("#file-input"),
+  dropZone: $("#drop"),
+  onFiles: (files) => { if (files.length) queue.add(files.map((f) => table.add(f))); },
+});
+
+$("#cancel").addEventListener("click", () => {
+  const dropped = queue.cancel();
+  dropped.forEach((entry) => table.remove(entry));
+  $("#announce").textContent = `Cancelled: ${dropped.length} files were not checked.`;
+});
+$("#clear").addEventListener("click", () => {
+  table.clear();
+  explainSection.hidden = true;
+  $("#export").disabled = true;
+});
+$("#export").addEventListener("click", () => download(toCSV(table.results()), "facespectra-results.csv"));
+$("#filter").addEventListener("change", (event) => table.setFilter(event.target.value));
+$("#sort").addEventListener("change", (event) => table.setSort(event.target.value));
+
+async function explain(entry) {
+  const body = $("#explain-body");
+  explainSection.hidden = false;
+  explainSection.dataset.state = "loading";
+  body.textContent = `Working out the explanation for ${entry.name}…`;
+  explainSection.scrollIntoView({ block: "start" });
+  $("#explain-h").focus();
   try {
-    bytes = await inFlight.file.arrayBuffer();
+    const bytes = await entry.file.arrayBuffer();
+    const explanation = await detector.request("explain", bytes, { features: entry.result.features });
+    if (explanation.error) throw new Error(explanation.error);
+    const verdictText = entry.row.querySelector(".verdict-text").textContent;
+    renderExplanation(body, { info, entry, explanation, verdictText });
+    explainSection.dataset.state = "ready";
   } catch (err) {
-    finish(inFlight, { label: "error", error: `cannot read the file: ${err.message || err}` });
-    inFlight = null;
-    pump();
-    return;
+    body.textContent = `No explanation: ${err.message || err}`;
+    explainSection.dataset.state = "error";
   }
-  worker.postMessage({ type: "classify", id: inFlight.id, name: inFlight.file.name, bytes }, [bytes]);
 }
 
-function addFiles(files) {
-  for (const file of files) {
-    queue.push({ id: nextId++, file, row: addRow(file.name) });
-  }
-  pump();
+// Offline: the service worker keeps the app and the detector; registered once the detector is in the
+// HTTP cache so its precache costs no second download.
+let registering = false;
+function registerOffline() {
+  const el = $("#offline");
+  if (registering || !("serviceWorker" in navigator)) return;
+  registering = true;
+  el.textContent = "Saving the app for offline use…";
+  navigator.serviceWorker.register(new URL("./sw.js", import.meta.url), { scope: "./" })
+    .then(() => navigator.serviceWorker.ready)
+    .then(() => {
+      el.dataset.state = "ready";
+      el.textContent = "Works offline: the app and the detector are saved on this device.";
+    })
+    .catch((err) => {
+      el.dataset.state = "error";
+      el.textContent = `Offline use is not available here (${err.message || err}).`;
+    });
 }
-
-$("#file-input").addEventListener("change", (event) => {
-  addFiles(Array.from(event.target.files));
-  event.target.value = "";
-});
-
-const drop = $("#drop");
-drop.addEventListener("dragover", (event) => {
-  event.preventDefault();
-  drop.classList.add("over");
-});
-drop.addEventListener("dragleave", () => drop.classList.remove("over"));
-drop.addEventListener("drop", (event) => {
-  event.preventDefault();
-  drop.classList.remove("over");
-  addFiles(Array.from(event.dataTransfer.files));
-});
-
-startWorker();

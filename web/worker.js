@@ -1,6 +1,8 @@
 // The detector: Pyodide + the facespectra runtime modules, off the main thread so the page never freezes.
-// Protocol — in: {type: "classify", id, name, bytes}; out: {type: "status", state, message, loaded, total}
-// and {type: "result", id, label, p_fake, features, error}.
+// Protocol — in: {type: "classify" | "explain", id, bytes[, features]}.
+// Out: {type: "status", state, message, loaded, total}, {type: "info", ...} once ready,
+// {type: "result", id, label, p_fake, features, flags, error}, {type: "explanation", id, ...},
+// {type: "net", count} (requests made after ready) and {type: "fatal", id, message} before closing itself.
 const base = new URL("./", import.meta.url);
 const post = (msg) => self.postMessage(msg);
 
@@ -27,20 +29,30 @@ function countDownloads(total) {
 const GLUE = `
 import json
 from facespectra.classify import classify_bytes
+from facespectra.explain import explain_bytes, model_info
+from facespectra.inputflags import MESSAGES
 from facespectra.model import SpectralModel
 
 MODEL = SpectralModel.loads(WEIGHTS_TEXT)
 
+def info_js():
+    return json.dumps({**model_info(MODEL), "flag_messages": MESSAGES})
+
 def classify_js(data):
     return json.dumps(classify_bytes(data.to_bytes(), MODEL))
+
+def explain_js(data, features):
+    return json.dumps(explain_bytes(data.to_bytes(), json.loads(features), MODEL))
 `;
+
+let pyodide = null;
 
 async function start() {
   const manifest = await (await fetch(new URL("build-manifest.json", base))).json();
   countDownloads(manifest.loadBytes);
   const indexURL = new URL(manifest.pyodideDir, base).href;
   const { loadPyodide } = await import(indexURL + "pyodide.mjs");
-  const pyodide = await loadPyodide({ indexURL, packages: manifest.packages });
+  pyodide = await loadPyodide({ indexURL, packages: manifest.packages });
   const [runtime, weights] = await Promise.all([
     fetch(new URL(manifest.runtime, base)).then((r) => r.arrayBuffer()),
     fetch(new URL(manifest.weights, base)).then((r) => r.text()),
@@ -51,16 +63,35 @@ async function start() {
   try {
     pyodide.runPython(GLUE);
   } catch (err) {
-    const lines = String(err.message || err).trim().split("\n");
-    throw new Error(`The model file cannot be used. ${lines[lines.length - 1]}`);
+    throw new Error(`The model file cannot be used. ${lastLine(err)}`);
   }
-  return pyodide.globals.get("classify_js");
+  return {
+    info: JSON.parse(pyodide.globals.get("info_js")()),
+    classify: pyodide.globals.get("classify_js"),
+    explain: pyodide.globals.get("explain_js"),
+  };
+}
+
+function lastLine(err) {
+  const lines = String(err.message || err).trim().split("\n");
+  return lines[lines.length - 1];
+}
+
+// After ready the detector should fetch nothing; count it anyway so the page can show it.
+function watchNetwork() {
+  let count = 0;
+  new PerformanceObserver((list) => {
+    count += list.getEntries().filter((e) => !/^(blob|data):/.test(e.name)).length;
+    post({ type: "net", count });
+  }).observe({ type: "resource" });
 }
 
 const ready = start().then(
-  (classify) => {
+  (api) => {
+    post({ type: "info", ...api.info });
     post({ type: "status", state: "ready", message: "Ready. Add images to check them." });
-    return classify;
+    watchNetwork();
+    return api;
   },
   (err) => {
     post({ type: "status", state: "error", message: String(err.message || err) });
@@ -68,20 +99,34 @@ const ready = start().then(
   },
 );
 
+// A Python exception is the file's problem; anything else (wasm out of memory, a fatal Pyodide error)
+// leaves the interpreter unusable, so say so and stop: the page starts a fresh worker.
+function failed(id, err) {
+  if (pyodide && err instanceof pyodide.ffi.PythonError) return `internal error: ${lastLine(err)}`;
+  post({ type: "fatal", id, message: lastLine(err) });
+  self.close();
+  return null;
+}
+
 self.onmessage = async (event) => {
   const msg = event.data;
-  if (msg.type !== "classify") return;
-  const classify = await ready;
-  if (!classify) {
-    post({ type: "result", id: msg.id, label: "error", p_fake: null, features: null, error: "the detector did not load" });
+  const api = await ready;
+  if (!api) {
+    post({ type: msg.type === "explain" ? "explanation" : "result", id: msg.id, label: "error", flags: [],
+           error: "the detector did not load" });
     return;
   }
-  let row;
+  const bytes = new Uint8Array(msg.bytes);
   try {
-    row = JSON.parse(classify(new Uint8Array(msg.bytes)));
+    if (msg.type === "classify") {
+      post({ type: "result", id: msg.id, ...JSON.parse(api.classify(bytes)) });
+    } else if (msg.type === "explain") {
+      post({ type: "explanation", id: msg.id, ...JSON.parse(api.explain(bytes, JSON.stringify(msg.features))) });
+    }
   } catch (err) {
-    const lines = String(err.message || err).trim().split("\n");
-    row = { label: "error", p_fake: null, features: null, error: `internal error: ${lines[lines.length - 1]}` };
+    const error = failed(msg.id, err);
+    if (error === null) return;
+    post(msg.type === "explain" ? { type: "explanation", id: msg.id, error }
+                                : { type: "result", id: msg.id, label: "error", p_fake: null, features: null, flags: [], error });
   }
-  post({ type: "result", id: msg.id, ...row });
 };

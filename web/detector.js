@@ -1,0 +1,69 @@
+// The worker's lifecycle on the main thread: start, request/response with a timeout, restart after a crash.
+// A worker that throws, closes itself (fatal error) or stays silent past the timeout is replaced;
+// the request it was serving fails with CRASHED so that file gets an error row and the batch goes on.
+
+export const CRASHED = "the detector crashed on this file; it was restarted";
+// Generous: a 40-megapixel TIFF takes a few seconds on a slow phone; a hang takes forever.
+export const JOB_TIMEOUT_MS = 90_000;
+
+export class Detector {
+  constructor({ onStatus, onInfo, onNet }) {
+    Object.assign(this, { onStatus, onInfo, onNet });
+    this.pending = new Map(); // id -> {resolve, reject, timer}
+    this.nextId = 1;
+    this.restarts = 0;
+    this.start();
+  }
+
+  start() {
+    this.state = "loading";
+    this.worker = new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
+    this.worker.onmessage = (event) => this.receive(event.data);
+    this.worker.onerror = (event) => {
+      event.preventDefault();
+      this.crash(`uncaught error in the detector: ${event.message || "unknown"}`);
+    };
+  }
+
+  receive(msg) {
+    if (msg.type === "status") {
+      this.state = msg.state;
+      this.onStatus(msg);
+    } else if (msg.type === "info") {
+      this.onInfo(msg);
+    } else if (msg.type === "net") {
+      this.onNet(msg.count);
+    } else if (msg.type === "fatal") {
+      this.crash(msg.message);
+    } else {
+      const job = this.pending.get(msg.id);
+      if (!job) return;
+      clearTimeout(job.timer);
+      this.pending.delete(msg.id);
+      job.resolve(msg);
+    }
+  }
+
+  // Every request in flight fails; the replacement worker loads while the queue waits for "ready".
+  crash(reason) {
+    this.worker.terminate();
+    this.restarts += 1;
+    const jobs = [...this.pending.values()];
+    this.pending.clear();
+    for (const job of jobs) {
+      clearTimeout(job.timer);
+      job.reject(Object.assign(new Error(CRASHED), { reason }));
+    }
+    this.start();
+  }
+
+  // The bytes are transferred: the caller reads the File again if it needs them later.
+  request(type, bytes, extra = {}) {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => this.crash("no answer within the time limit"), JOB_TIMEOUT_MS);
+      this.pending.set(id, { resolve, reject, timer });
+      this.worker.postMessage({ type, id, bytes, ...extra }, [bytes]);
+    });
+  }
+}

@@ -1,0 +1,64 @@
+// Offline: precache the app and Pyodide from build-manifest.json. The cache is named after the
+// manifest's content-hashed names, so a new build (new hashes) fills a new cache and the old one is dropped.
+// Hashed files never change: cache first. The rest (page, scripts, manifest): network first, cache when offline.
+const PREFIX = "facespectra-";
+const HASHED = /-[0-9a-f]{10}(\.[a-z]+$|\/)/;
+const scope = new URL("./", self.location.href);
+
+function cacheName(manifest) {
+  return PREFIX + [manifest.pyodideDir.replace(/\/$/, ""), manifest.runtime, manifest.weights].join("|");
+}
+
+async function precache(manifest) {
+  const name = cacheName(manifest);
+  const cache = await caches.open(name);
+  await cache.addAll(["./", "build-manifest.json", ...manifest.assets].map((u) => new URL(u, scope).href));
+  for (const old of await caches.keys()) {
+    if (old.startsWith(PREFIX) && old !== name) await caches.delete(old);
+  }
+  return name;
+}
+
+self.addEventListener("install", (event) => {
+  event.waitUntil(fetch(new URL("build-manifest.json", scope), { cache: "no-cache" })
+    .then((r) => r.json()).then(precache).then(() => self.skipWaiting()));
+});
+
+self.addEventListener("activate", (event) => event.waitUntil(self.clients.claim()));
+
+async function current() {
+  const names = (await caches.keys()).filter((n) => n.startsWith(PREFIX));
+  return names.length ? caches.open(names[names.length - 1]) : null;
+}
+
+async function networkFirst(request, isManifest) {
+  try {
+    const response = await fetch(request);
+    if (response.ok) {
+      if (isManifest) {
+        const manifest = await response.clone().json();
+        const known = await caches.has(cacheName(manifest));
+        if (!known) await precache(manifest); // a new build: swap the caches while the page loads
+      }
+      const cache = await current();
+      if (cache) await cache.put(request, response.clone());
+    }
+    return response;
+  } catch (err) {
+    const cached = await caches.match(request, { ignoreSearch: true });
+    if (cached) return cached;
+    throw err;
+  }
+}
+
+async function cacheFirst(request) {
+  return (await caches.match(request)) || fetch(request);
+}
+
+self.addEventListener("fetch", (event) => {
+  const url = new URL(event.request.url);
+  if (event.request.method !== "GET" || url.origin !== scope.origin || !url.pathname.startsWith(scope.pathname)) return;
+  const path = url.pathname.slice(scope.pathname.length);
+  event.respondWith(HASHED.test(path) ? cacheFirst(event.request)
+    : networkFirst(event.request, path === "build-manifest.json"));
+});

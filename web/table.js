@@ -1,0 +1,173 @@
+// The results table: one row per file, with thumbnail, verdict, probability bar and flags; sort, filter, summary.
+// File names and messages are always set as text (textContent), never parsed as HTML.
+
+// Within this distance of the threshold the model's answer is shown as "uncertain".
+export const UNCERTAIN_BAND = 0.1;
+
+const VERDICT_TEXT = {
+  real: "Likely real", fake: "Likely generated", uncertain: "Uncertain", error: "Could not check",
+};
+
+export function verdictOf(result, threshold) {
+  if (result.label === "error") return "error";
+  return Math.abs(result.p_fake - threshold) < UNCERTAIN_BAND ? "uncertain" : result.label;
+}
+
+function el(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+export class ResultsTable {
+  constructor({ tbody, summary, onExplain }) {
+    Object.assign(this, { tbody, summary, onExplain });
+    this.entries = [];
+    this.sortKey = "added";
+    this.filter = "all";
+    this.threshold = 0.5;
+    this.flagMessages = {};
+  }
+
+  add(file) {
+    const entry = { file, name: file.name, url: URL.createObjectURL(file), result: null, order: this.entries.length };
+    const tr = el("tr");
+    tr.dataset.testid = "result";
+    tr.dataset.name = file.name;
+    tr.dataset.state = "pending";
+    const nameCell = el("td", "name");
+    const thumb = el("img", "thumb");
+    thumb.alt = "";
+    thumb.decoding = "async";
+    thumb.loading = "lazy";
+    thumb.addEventListener("error", () => { thumb.hidden = true; }); // not an image the browser can show
+    thumb.src = entry.url;
+    const flags = el("ul", "flags");
+    nameCell.append(thumb, el("span", "file-name", file.name), flags);
+    const verdictCell = el("td", "verdict");
+    verdictCell.append(el("span", "verdict-text", "waiting…"));
+    const probCell = el("td", "prob");
+    tr.append(nameCell, verdictCell, probCell);
+    entry.row = tr;
+    this.entries.push(entry);
+    this.tbody.append(tr);
+    this.applyFilter(entry);
+    return entry;
+  }
+
+  finish(entry, result) {
+    entry.result = { label: result.label, p_fake: result.p_fake ?? null, features: result.features ?? null,
+                     flags: result.flags || [], error: result.error || null };
+    const { row } = entry;
+    const verdict = verdictOf(entry.result, this.threshold);
+    row.dataset.state = "done";
+    row.dataset.label = result.label;
+    row.dataset.verdict = verdict;
+    const [nameCell, verdictCell, probCell] = row.children;
+    const verdictText = verdictCell.querySelector(".verdict-text");
+    verdictText.textContent = VERDICT_TEXT[verdict];
+    verdictText.className = `verdict-text verdict-${verdict}`;
+    if (result.label === "error") {
+      row.dataset.error = result.error;
+      probCell.append(el("span", "error-message", result.error));
+    } else {
+      row.dataset.pFake = String(result.p_fake);
+      row.dataset.features = JSON.stringify(result.features);
+      row.dataset.flags = entry.result.flags.join(" ");
+      const pct = `${(100 * result.p_fake).toFixed(1)}%`;
+      const bar = el("span", "bar");
+      bar.setAttribute("aria-hidden", "true");
+      const fill = el("span", `fill fill-${verdict}`);
+      fill.style.width = pct; // CSSOM, allowed by style-src 'self' (unlike a style attribute)
+      const mark = el("span", "mark");
+      mark.style.left = `${100 * this.threshold}%`;
+      bar.append(fill, mark);
+      probCell.append(el("span", "pct", pct), bar);
+      const button = el("button", "explain", "Why?");
+      button.type = "button";
+      button.append(el("span", "visually-hidden", ` (explain the verdict for ${entry.name})`));
+      button.addEventListener("click", () => this.onExplain(entry));
+      verdictCell.append(button);
+      const list = nameCell.querySelector(".flags");
+      for (const code of entry.result.flags) {
+        const li = el("li", "flag", this.flagMessages[code] || code);
+        li.dataset.flag = code;
+        list.append(li);
+      }
+    }
+    this.applyFilter(entry);
+    if (this.sortKey !== "added") this.sort();
+    this.updateSummary();
+  }
+
+  remove(entry) {
+    URL.revokeObjectURL(entry.url);
+    entry.row.remove();
+    this.entries = this.entries.filter((e) => e !== entry);
+    this.updateSummary();
+  }
+
+  clear() {
+    for (const entry of this.entries) URL.revokeObjectURL(entry.url);
+    this.entries = [];
+    this.tbody.replaceChildren();
+    this.updateSummary();
+  }
+
+  matches(entry) {
+    if (this.filter === "all") return true;
+    if (!entry.result) return false;
+    if (this.filter === "flagged") return entry.result.flags.length > 0;
+    return verdictOf(entry.result, this.threshold) === this.filter;
+  }
+
+  applyFilter(entry) {
+    entry.row.hidden = !this.matches(entry);
+  }
+
+  setFilter(filter) {
+    this.filter = filter;
+    this.entries.forEach((e) => this.applyFilter(e));
+    this.updateSummary();
+  }
+
+  setSort(key) {
+    this.sortKey = key;
+    this.sort();
+  }
+
+  sort() {
+    const p = (e) => (e.result && e.result.p_fake !== null ? e.result.p_fake : -1);
+    const compare = {
+      added: (a, b) => a.order - b.order,
+      "p-desc": (a, b) => p(b) - p(a) || a.order - b.order,
+      "p-asc": (a, b) => (p(a) < 0) - (p(b) < 0) || p(a) - p(b) || a.order - b.order,
+      name: (a, b) => a.name.localeCompare(b.name) || a.order - b.order,
+    }[this.sortKey];
+    this.entries.sort(compare);
+    this.tbody.append(...this.entries.map((e) => e.row)); // moves the rows, keeps their state
+  }
+
+  // Export rows in table order, whatever the filter shows: the CSV is the whole batch.
+  results() {
+    return this.entries.filter((e) => e.result).map((e) => ({ name: e.name, ...e.result }));
+  }
+
+  updateSummary() {
+    const counts = { real: 0, fake: 0, uncertain: 0, error: 0 };
+    let flagged = 0;
+    for (const e of this.entries) {
+      if (!e.result) continue;
+      counts[verdictOf(e.result, this.threshold)] += 1;
+      flagged += e.result.flags.length > 0;
+    }
+    const done = counts.real + counts.fake + counts.uncertain + counts.error;
+    const shown = this.entries.filter((e) => !e.row.hidden).length;
+    this.summary.dataset.counts = JSON.stringify({ ...counts, flagged, done });
+    this.summary.textContent = done === 0 && this.entries.length === 0 ? "No images checked yet."
+      : `${done} checked: ${counts.real} likely real, ${counts.fake} likely generated, ${counts.uncertain} uncertain, `
+        + `${counts.error} could not be checked; ${flagged} flagged.`
+        + (this.filter === "all" ? "" : ` Showing ${shown} of ${this.entries.length}.`);
+  }
+}
