@@ -109,6 +109,7 @@ async function explain(entry) {
     if (explanation.error) throw new Error(explanation.error);
     const verdictText = entry.row.querySelector(".verdict-text").textContent;
     renderExplanation(body, { info, entry, explanation, verdictText });
+    explainSection.dataset.name = entry.name;
     explainSection.dataset.state = "ready";
   } catch (err) {
     body.textContent = `No explanation: ${err.message || err}`;

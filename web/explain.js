@@ -136,5 +136,4 @@ export function renderExplanation(container, { info, entry, explanation, verdict
   const contribHeading = document.createElement("h4");
   contribHeading.textContent = "Bands that pushed the verdict (coefficient × standardised feature)";
   container.replaceChildren(heading, cap, figure, contribHeading, contributionChart(info, contributions, top), list);
-  container.dataset.name = entry.name;
 }
