@@ -29,6 +29,8 @@ import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
+sys.path.insert(0, str(ROOT / "py"))
+from facespectra.featcache import file_hash  # noqa: E402  (the package lives in py/, not installed for build-only use)
 WEB = ROOT / "web"
 PY_PACKAGE = ROOT / "py" / "facespectra"
 WEIGHTS = ROOT / "weights" / "model.json"
@@ -68,14 +70,6 @@ CSP = "; ".join([
 
 class BuildError(RuntimeError):
     """A build input is missing or fails verification; the message says which and what to do."""
-
-
-def sha256(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def read_lock():
@@ -145,14 +139,14 @@ def fetch_package_file(entry, offline=False):
     """Cached, verified path of one lock entry's file; a sha256 mismatch is fatal and leaves no file."""
     file_name, expected = entry["file_name"], entry["sha256"]
     cached = CACHE / file_name
-    if cached.exists() and sha256(cached) == expected:
+    if cached.exists() and file_hash(cached) == expected:
         return cached
     CACHE.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=CACHE) as tmp:
         tmp_file = Path(tmp) / file_name
         if offline or not _from_cdn(file_name, tmp_file):
             _from_provisa(file_name, tmp_file)
-        actual = sha256(tmp_file)
+        actual = file_hash(tmp_file)
         if actual != expected:
             raise BuildError(
                 f"{file_name}: sha256 {actual} does not match pyodide-lock.json ({expected}); refusing to use it"
@@ -173,7 +167,6 @@ def fetch(offline=False):
 
 def validate_weights(path):
     """Refuse weights the page could not run, with the model module's own message."""
-    sys.path.insert(0, str(ROOT / "py"))
     from facespectra.errors import WeightsError
     from facespectra.model import SpectralModel
 

@@ -1,6 +1,7 @@
 """Shared fixtures: synthetic test images, a static server for dist/, and Debian's Chromium via Playwright."""
 
 import io
+import json
 import sys
 import threading
 from pathlib import Path
@@ -35,6 +36,23 @@ def encode(img, fmt="JPEG", **kw):
     buf = io.BytesIO()
     img.save(buf, fmt, **kw)
     return buf.getvalue()
+
+
+def small_model(cfg=None, seed=0):
+    """A valid model with random coefficients, for tests that need one but not a trained one."""
+    from facespectra.model import SpectralModel
+    from facespectra.spectrum import FeatureConfig
+
+    cfg = cfg or FeatureConfig(bins=16)
+    n = cfg.n_features
+    rng = np.random.default_rng(seed)
+    return SpectralModel(cfg, rng.normal(40, 5, n), rng.uniform(1, 3, n), rng.normal(0, 0.2, n), 0.1)
+
+
+def write_model(path, cfg=None):
+    model = small_model(cfg)
+    path.write_text(json.dumps(model.to_dict()))
+    return model
 
 
 @pytest.fixture

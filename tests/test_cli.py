@@ -2,24 +2,13 @@
 
 import csv
 import io
-import json
 from pathlib import Path
 
-import numpy as np
 
-from conftest import encode, texture
+from conftest import encode, texture, write_model
 from facespectra import cli
-from facespectra.model import SpectralModel
-from facespectra.spectrum import FeatureConfig, extract
+from facespectra.spectrum import extract
 
-
-def write_model(path):
-    cfg = FeatureConfig(bins=16)
-    n = cfg.n_features
-    rng = np.random.default_rng(0)
-    model = SpectralModel(cfg, rng.normal(40, 5, n), rng.uniform(1, 3, n), rng.normal(0, 0.2, n), 0.1)
-    path.write_text(json.dumps(model.to_dict()))
-    return model
 
 
 def test_predict_a_folder_with_one_broken_file_writes_a_row_for_every_file(tmp_path, capsys):

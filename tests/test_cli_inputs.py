@@ -9,13 +9,13 @@ import pytest
 
 from corpus import encode, texture
 from facespectra import classify, cli
-from test_corpus import make_model
+from conftest import small_model
 
 
 @pytest.fixture
 def weights(tmp_path):
     path = tmp_path / "model.json"
-    path.write_text(json.dumps(make_model().to_dict()))
+    path.write_text(json.dumps(small_model().to_dict()))
     return path
 
 

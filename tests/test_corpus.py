@@ -13,20 +13,14 @@ from PIL import Image, ImageFile
 
 from corpus import (CorpusItem, build_corpus, corpus_kinds, encode, exif_orientation, jpeg, markdown_table, png_rgb16,
                     png_zlib_bomb, texture)
+from conftest import small_model
 from facespectra import cli, decode
 from facespectra.classify import classify_bytes
 from facespectra.errors import InputError
-from facespectra.model import SpectralModel
 from facespectra.spectrum import FeatureConfig, extract, features_from_image
 
 CFG = FeatureConfig()
 CORPUS_MD = Path(__file__).with_name("CORPUS.md")
-
-
-def make_model(cfg=CFG, seed=0):
-    rng = np.random.default_rng(seed)
-    n = cfg.n_features
-    return SpectralModel(cfg, np.zeros(n), np.ones(n), rng.normal(0, 0.05, n), 0.0)
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +31,7 @@ def corpus(tmp_path_factory):
 @pytest.fixture
 def weights(tmp_path):
     path = tmp_path / "model.json"
-    path.write_text(json.dumps(make_model().to_dict()))
+    path.write_text(json.dumps(small_model(CFG).to_dict()))
     return path
 
 
@@ -74,7 +68,7 @@ def test_corpus_through_extract(corpus):
 @pytest.mark.parametrize("gray", ["luma", "mean"])
 def test_corpus_through_classify_bytes(corpus, gray):
     """What the page's worker runs: one row per file, both gray recipes, never an exception."""
-    model = make_model(FeatureConfig(gray=gray))
+    model = small_model(FeatureConfig(gray=gray))
     for it in corpus:
         row = classify_bytes(it.path.read_bytes(), model)
         assert_outcome(it, row["label"], row["p_fake"], row["error"])

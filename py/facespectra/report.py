@@ -13,9 +13,10 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-from PIL import Image  # noqa: E402
 
+from . import decode  # noqa: E402
 from .atomic import write_text_atomic  # noqa: E402
+from .errors import InputError  # noqa: E402
 from .evaluate import dump, roc_curve, summary_table  # noqa: E402
 
 GALLERY_MAX = 24
@@ -98,16 +99,15 @@ def _weights_plot(model):
 
 
 def _thumb(path):
+    """A small PNG of a misclassified image, read through the same validation path as everything else."""
     try:
-        with Image.open(path) as im:
-            im.draft("RGB", (THUMB, THUMB))
-            im = im.convert("RGB")
-            im.thumbnail((THUMB, THUMB))
-            buf = io.BytesIO()
-            im.save(buf, format="PNG")
-        return base64.b64encode(buf.getvalue()).decode("ascii")
-    except OSError:
+        im = decode.load(Path(path).read_bytes(), gray="mean")
+    except (OSError, InputError):
         return None
+    im.thumbnail((THUMB, THUMB))
+    buf = io.BytesIO()
+    im.save(buf, format="PNG")
+    return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
 def _gallery(preds, table, threshold):
