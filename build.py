@@ -28,6 +28,8 @@ import urllib.request
 import zipfile
 from pathlib import Path
 
+import slim
+
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT / "py"))
 from facespectra.featcache import file_hash  # noqa: E402  (the package lives in py/, not installed for build-only use)
@@ -236,10 +238,13 @@ def build(dist=DIST, weights=WEIGHTS, offline=False):
         pyo.mkdir()
         for name in CORE_FILES:
             shutil.copy2(NPM_PYODIDE / name, pyo / name)
-        for path in files.values():
-            shutil.copy2(path, pyo / path.name)
+        slim.rewrite(NPM_PYODIDE / "python_stdlib.zip", pyo / "python_stdlib.zip", slim.stdlib_dropped)
         # A lock that lists only what we ship: smaller, and the page cannot load anything else.
-        trimmed = {"info": lock["info"], "packages": {k: lock["packages"][k] for k in files}}
+        # The wheels were verified against the official lock; the shipped one names their slim copies.
+        trimmed = {"info": lock["info"], "packages": {}}
+        for name, path in files.items():
+            slim.rewrite(path, pyo / path.name, slim.wheel_dropper(name))
+            trimmed["packages"][name] = {**lock["packages"][name], "sha256": file_hash(pyo / path.name)}
         (pyo / "pyodide-lock.json").write_text(json.dumps(trimmed, separators=(",", ":")))
         pyodide_dir = f"pyodide-{PYODIDE_VERSION}-{short_hash(*sorted(pyo.iterdir()))}"
         pyo.rename(staging / pyodide_dir)

@@ -1,7 +1,7 @@
 // The detector: Pyodide + the facespectra runtime modules, off the main thread so the page never freezes.
 // Protocol — in: {type: "classify" | "explain", id, bytes[, features]}.
 // Out: {type: "status", state, message, loaded, total}, {type: "info", ...} once ready,
-// {type: "result", id, label, p_fake, features, flags, error}, {type: "explanation", id, ...},
+// {type: "result", id, label, p_fake, features, flags, error, ms} (ms: time in Python, for the benchmark), {type: "explanation", id, ...},
 // {type: "net", count} (requests made after ready) and {type: "fatal", id, message} before closing itself.
 const base = new URL("./", import.meta.url);
 const post = (msg) => self.postMessage(msg);
@@ -10,19 +10,19 @@ const post = (msg) => self.postMessage(msg);
 function countDownloads(total) {
   const realFetch = self.fetch.bind(self);
   let loaded = 0;
+  // A clone is read for counting, so Pyodide gets the original response: a synthesized one would
+  // lose its URL, and with it Chromium's compiled-code cache for pyodide.asm.wasm.
   self.fetch = async (input, init) => {
     const response = await realFetch(input, init);
     if (!response.body) return response;
-    const counter = new TransformStream({
-      transform(chunk, controller) {
-        loaded += chunk.byteLength;
+    const reader = response.clone().body.getReader();
+    (async () => {
+      for (let r = await reader.read(); !r.done; r = await reader.read()) {
+        loaded += r.value.byteLength;
         post({ type: "status", state: "loading", message: "Downloading the detector…", loaded, total });
-        controller.enqueue(chunk);
-      },
-    });
-    return new Response(response.body.pipeThrough(counter), {
-      status: response.status, statusText: response.statusText, headers: response.headers,
-    });
+      }
+    })().catch(() => {});
+    return response;
   };
 }
 
@@ -119,7 +119,9 @@ self.onmessage = async (event) => {
   const bytes = new Uint8Array(msg.bytes);
   try {
     if (msg.type === "classify") {
-      post({ type: "result", id: msg.id, ...JSON.parse(api.classify(bytes)) });
+      const t0 = performance.now();
+      const row = api.classify(bytes);
+      post({ type: "result", id: msg.id, ...JSON.parse(row), ms: performance.now() - t0 });
     } else if (msg.type === "explain") {
       post({ type: "explanation", id: msg.id, ...JSON.parse(api.explain(bytes, JSON.stringify(msg.features))) });
     }

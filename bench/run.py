@@ -1,0 +1,350 @@
+#!/usr/bin/env python3
+"""The performance benchmark of issue 6: one run on this machine, medians over repetitions.
+
+    python bench/run.py [--out FILE.json] [--compare OLD.json] [--reps N] [--quick]
+
+Measures, against dist/ served by build.py's dev server (gzip, immutable caching) in Debian's
+Chromium: navigation -> ready (cold: fresh context; warm: second visit in the same context), the
+bytes transferred before the first verdict, ms per image inside the worker (the `ms` field of the
+result message: the Python call only) against CPython running the same modules, a batch of 100
+1024² images, and the trainer's feature extraction (all cores; cold and warm cache). Numbers go to
+bench/results/<timestamp>.json (or --out) so runs can be compared with --compare.
+Images are synthetic and camera-like (smooth shading + texture + sensor noise), never faces.
+"""
+
+import argparse
+import functools
+import io
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "py"), str(ROOT / "tests")]
+
+import build  # noqa: E402
+from conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+from facespectra import featuretable  # noqa: E402
+from facespectra.augment import Variant  # noqa: E402
+from facespectra.classify import classify_bytes  # noqa: E402
+from facespectra.dataset import Item  # noqa: E402
+from facespectra.featcache import FeatureCache  # noqa: E402
+from facespectra.model import SpectralModel  # noqa: E402
+
+TIMEOUT_MS = 300_000
+READY = "[data-testid=status][data-state=ready]"
+SIZES = {"jpeg256": (256, 256, "JPEG"), "jpeg1024": (1024, 1024, "JPEG"),
+         "jpeg4000x3000": (4000, 3000, "JPEG"), "png1024": (1024, 1024, "PNG")}
+TARGETS = {"per_image_ratio_1024": 1.5, "batch_ratio": 1.5, "cold_ready_s": 4.0, "warm_ready_s": 2.0,
+           "bytes_before_verdict": 8_000_000}
+
+# Installed before any page script: records when the status turns ready, when files are picked,
+# when rows get their label, and every result message of the worker (for its `ms` field).
+PROBE = """
+window.__bench = {readyAt: null, changeAt: [], labelledAt: [], results: []};
+new MutationObserver((records) => {
+  for (const r of records) {
+    const el = r.target;
+    if (el.dataset && el.dataset.testid === "status" && el.dataset.state === "ready" && window.__bench.readyAt === null)
+      window.__bench.readyAt = performance.now();
+    if (r.attributeName === "data-label" && el.dataset.testid === "result") window.__bench.labelledAt.push(performance.now());
+  }
+}).observe(document, {subtree: true, attributes: true, attributeFilter: ["data-state", "data-label"]});
+document.addEventListener("change", () => window.__bench.changeAt.push(performance.now()), true);
+const RealWorker = window.Worker;
+window.Worker = class extends RealWorker {
+  constructor(...args) {
+    super(...args);
+    this.addEventListener("message", (e) => { if (e.data.type === "result") window.__bench.results.push(e.data); });
+  }
+};
+"""
+
+
+def camera_like(w, h, seed):
+    """Smooth shading + mid-frequency texture + sensor noise, RGB uint8: a camera photo's spectrum, no face."""
+    rng = np.random.default_rng(seed)
+    shading = Image.fromarray(rng.integers(40, 215, (6, 8, 3), dtype=np.uint8), "RGB").resize((w, h), Image.BICUBIC)
+    tex = Image.fromarray(rng.integers(0, 255, (max(h // 8, 1), max(w // 8, 1)), dtype=np.uint8), "L")
+    tex = np.asarray(tex.resize((w, h), Image.BILINEAR), dtype=np.int16)[..., None] // 5 - 25
+    img = np.asarray(shading, dtype=np.int16) + tex + rng.integers(-6, 7, (h, w, 3), dtype=np.int16)
+    return Image.fromarray(np.clip(img, 0, 255).astype(np.uint8), "RGB")
+
+
+def encode(img, fmt):
+    buf = io.BytesIO()
+    img.save(buf, fmt, **({"quality": 90} if fmt == "JPEG" else {}))
+    return buf.getvalue()
+
+
+def median(xs):
+    return float(statistics.median(xs))
+
+
+class App:
+    """Chromium + the dev server on dist/."""
+
+    def __init__(self, playwright):
+        self.server = build.make_server(build.DIST, port=0)
+        self.sent = []  # (path, body bytes as sent): counted by the server, whoever fetched (page, worker, service worker)
+        handler = self.server.RequestHandlerClass
+        sent = self.sent
+
+        class Counting(handler.func):
+            def copyfile(self, source, outputfile):
+                data = source.read()
+                outputfile.write(data)
+                sent.append((self.path, len(data)))
+
+        self.server.RequestHandlerClass = functools.partial(Counting, *handler.args, **handler.keywords)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+
+    def close(self):
+        self.browser.close()
+        self.server.shutdown()
+
+    def visit(self, context):
+        """Open the page in context; -> (page, ms from navigation start to ready)."""
+        page = context.new_page()
+        page.goto(self.server.base_url)
+        page.wait_for_selector(READY, state="attached", timeout=TIMEOUT_MS)
+        return page, page.evaluate("window.__bench.readyAt")
+
+    def context(self):
+        ctx = self.browser.new_context()
+        ctx.add_init_script(PROBE)
+        return ctx
+
+
+def drop(page, files):
+    page.set_input_files("input[type=file][data-testid=file-input]",
+                         [{"name": n, "mimeType": "application/octet-stream", "buffer": b} for n, b in files])
+
+
+def wait_results(page, n):
+    page.wait_for_function("(n) => window.__bench.results.length >= n", arg=n, timeout=TIMEOUT_MS, polling=50)
+    return page.evaluate("window.__bench.results")
+
+
+def bench_start(app, reps):
+    cold, warm = [], []
+    for _ in range(reps):
+        ctx = app.context()
+        page, ms = app.visit(ctx)
+        cold.append(ms / 1000)
+        page.close()
+        page, ms = app.visit(ctx)
+        warm.append(ms / 1000)
+        ctx.close()
+    return {"cold_ready_s": median(cold), "warm_ready_s": median(warm), "cold_runs_s": cold, "warm_runs_s": warm}
+
+
+def bench_bytes(app, first_image):
+    """Body bytes the server sent (gzip where it serves gzip), from navigation to the first verdict, cold."""
+    ctx = app.context()
+    del app.sent[:]
+    page, _ = app.visit(ctx)
+    drop(page, [("first.jpg", first_image)])
+    wait_results(page, 1)
+    sent = list(app.sent)
+    ctx.close()
+    per_path = {}
+    for path, n in sent:
+        key = path.removeprefix("/")
+        per_path[key] = per_path.get(key, 0) + n
+    return {"bytes_before_verdict": sum(per_path.values()), "transferred": dict(sorted(per_path.items()))}
+
+
+def asset_sizes():
+    """Each dist asset's size as served: its .gz twin where there is one."""
+    out = {}
+    for p in sorted(build.DIST.rglob("*")):
+        if p.is_file() and p.suffix != ".gz":
+            gz = p.with_name(p.name + ".gz")
+            out[p.relative_to(build.DIST).as_posix()] = {"bytes": p.stat().st_size,
+                                                         "served": (gz if gz.exists() else p).stat().st_size}
+    return out
+
+
+def bench_page_images(app, images, reps):
+    ctx = app.context()
+    page, _ = app.visit(ctx)
+    files = [(f"{key}-{i}", data) for key, data in images.items() for i in range(reps)]
+    drop(page, files)
+    results = wait_results(page, len(files))
+    ms = {key: median([r["ms"] for r, (n, _) in zip(results, files) if n.startswith(key + "-")]) for key in images}
+    labels = {r["label"] for r in results}
+    ctx.close()
+    if "error" in labels:
+        raise SystemExit(f"bench: the page could not classify a benchmark image: {results}")
+    return ms
+
+
+def bench_page_batch(app, batch):
+    ctx = app.context()
+    page, _ = app.visit(ctx)
+    drop(page, batch)
+    wait_results(page, len(batch))
+    page.wait_for_function("(n) => window.__bench.labelledAt.length >= n", arg=len(batch), timeout=TIMEOUT_MS)
+    t = page.evaluate("[window.__bench.changeAt[0], window.__bench.labelledAt[window.__bench.labelledAt.length - 1]]")
+    ctx.close()
+    return (t[1] - t[0]) / 1000
+
+
+def cpython_call(data, model):
+    """What the worker's Python call does: classify and serialise the row."""
+    return json.dumps(classify_bytes(data, model))
+
+
+def bench_cpython_images(images, model, reps):
+    out = {}
+    for key, data in images.items():
+        cpython_call(data, model)  # warm the per-shape caches, as the page's earlier images do
+        times = []
+        for _ in range(reps):
+            t = time.perf_counter()
+            cpython_call(data, model)
+            times.append((time.perf_counter() - t) * 1000)
+        out[key] = median(times)
+    return out
+
+
+def bench_cpython_batch(batch, model):
+    t = time.perf_counter()
+    for _, data in batch:
+        cpython_call(data, model)
+    return time.perf_counter() - t
+
+
+def bench_trainer(model, n):
+    """featuretable.build as `train` runs it: one process per core, identity variant, cold then warm cache."""
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        items = []
+        for i in range(n):
+            path = tmp / f"img{i:03d}.jpg"
+            path.write_bytes(encode(camera_like(1024, 1024, 1000 + i), "JPEG"))
+            items.append(Item(path, i % 2))
+        cache = FeatureCache(tmp / "cache")
+        configs = {model.config.name: model.config}
+        rates = {}
+        for kind in ("cold", "warm"):
+            t = time.perf_counter()
+            table = featuretable.build(items, lambda *_: [Variant()], configs, jobs=os.cpu_count(), cache=cache)
+            rates[kind] = n / (time.perf_counter() - t)
+            assert not table.skipped, table.skipped
+    return {"trainer_images_per_s": rates["cold"], "trainer_warm_cache_images_per_s": rates["warm"],
+            "trainer_images": n, "trainer_jobs": os.cpu_count()}
+
+
+def machine():
+    model = next((line.split(":", 1)[1].strip() for line in subprocess.run(
+        ["lscpu"], capture_output=True, text=True).stdout.splitlines() if line.startswith("Model name")), "?")
+    chromium = subprocess.run([CHROMIUM, "--version"], capture_output=True, text=True).stdout.strip()
+    return {"cpu": model, "cores": os.cpu_count(), "chromium": chromium, "python": platform.python_version(),
+            "numpy": np.__version__, "pillow": Image.__version__}
+
+
+def run(args):
+    from playwright.sync_api import sync_playwright
+
+    manifest = json.loads((build.DIST / "build-manifest.json").read_text())
+    model = SpectralModel.load(build.DIST / manifest["weights"])
+    print("bench: making images…", file=sys.stderr)
+    images = {key: encode(camera_like(w, h, seed), fmt) for seed, (key, (w, h, fmt)) in enumerate(SIZES.items())}
+    batch = [(f"batch{i:03d}.jpg", encode(camera_like(1024, 1024, 100 + i), "JPEG")) for i in range(args.batch)]
+    res = {"when": time.strftime("%Y-%m-%dT%H:%M:%S"), "machine": machine(), "reps": args.reps,
+           "git": subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+                                 text=True).stdout.strip(),
+           "image_bytes": {k: len(v) for k, v in images.items()}, "batch_size": len(batch)}
+    with sync_playwright() as p:
+        app = App(p)
+        try:
+            print("bench: start-up…", file=sys.stderr)
+            res.update(bench_start(app, args.reps))
+            res.update(bench_bytes(app, images["jpeg1024"]))
+            res["assets_served_bytes"] = asset_sizes()
+            print("bench: images in the page…", file=sys.stderr)
+            res["page_ms"] = bench_page_images(app, images, args.reps)
+            print("bench: batch in the page…", file=sys.stderr)
+            res["page_batch_s"] = bench_page_batch(app, batch)
+        finally:
+            app.close()
+    print("bench: CPython…", file=sys.stderr)
+    res["cpython_ms"] = bench_cpython_images(images, model, args.reps)
+    res["cpython_batch_s"] = bench_cpython_batch(batch, model)
+    res["ratio"] = {k: res["page_ms"][k] / res["cpython_ms"][k] for k in images}
+    res["batch_ratio"] = res["page_batch_s"] / res["cpython_batch_s"]
+    print("bench: trainer…", file=sys.stderr)
+    res.update(bench_trainer(model, args.trainer_images))
+    return res
+
+
+def rows(res):
+    """(label, value, unit, target) for the summary table."""
+    out = [("cold start to ready", res["cold_ready_s"], "s", TARGETS["cold_ready_s"]),
+           ("warm start to ready", res["warm_ready_s"], "s", TARGETS["warm_ready_s"]),
+           ("bytes before first verdict", res["bytes_before_verdict"] / 1e6, "MB", TARGETS["bytes_before_verdict"] / 1e6)]
+    for k in SIZES:
+        out.append((f"{k} page", res["page_ms"][k], "ms", None))
+        out.append((f"{k} CPython", res["cpython_ms"][k], "ms", None))
+        out.append((f"{k} page/CPython", res["ratio"][k], "×", TARGETS["per_image_ratio_1024"] if k == "jpeg1024" else None))
+    out += [(f"batch {res['batch_size']}×1024² page", res["page_batch_s"], "s", None),
+            (f"batch {res['batch_size']}×1024² CPython", res["cpython_batch_s"], "s", None),
+            ("batch page/CPython", res["batch_ratio"], "×", TARGETS["batch_ratio"]),
+            (f"trainer features ({res['trainer_jobs']} procs)", res["trainer_images_per_s"], "img/s", None),
+            ("trainer features, warm cache", res["trainer_warm_cache_images_per_s"], "img/s", None)]
+    return out
+
+
+def report(res, old=None):
+    m = res["machine"]
+    print(f"\nfacespectra benchmark {res['when']} @ {res['git']} — {m['cpu']}, {m['cores']} cores, {m['chromium']}")
+    print(f"(medians of {res['reps']} repetitions)\n")
+    old_rows = {r[0]: r[1] for r in rows(old)} if old else {}
+    head = f"{'measure':40s} {'before':>10s} {'now':>10s}  unit   target" if old else f"{'measure':40s} {'value':>10s}  unit   target"
+    print(head)
+    for label, value, unit, target in rows(res):
+        before = f"{old_rows[label]:10.3f} " if label in old_rows else (f"{'':10s} " if old else "")
+        ok = "" if target is None else (f"≤ {target:g} " + ("ok" if value <= target else "MISSED"))
+        print(f"{label:40s} {before}{value:10.3f}  {unit:5s}  {ok}")
+    print("\nserved sizes (gzip where the server sends it):")
+    for name, s in res["assets_served_bytes"].items():
+        if s["bytes"] > 20_000:
+            print(f"  {name:70s} {s['bytes'] / 1e6:7.2f} MB -> {s['served'] / 1e6:6.2f} MB")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", type=Path, help="JSON file for the numbers (default: bench/results/<timestamp>.json)")
+    parser.add_argument("--compare", type=Path, help="an earlier JSON to print before/after against")
+    parser.add_argument("--reps", type=int, default=5, help="repetitions per measure (default: %(default)s)")
+    parser.add_argument("--batch", type=int, default=100, help="images in the batch (default: %(default)s)")
+    parser.add_argument("--trainer-images", type=int, default=48, help="images for the trainer (default: %(default)s)")
+    args = parser.parse_args(argv)
+    if not (build.DIST / "build-manifest.json").exists():
+        print("bench: dist/ is not built: run `make bench` (it builds first)", file=sys.stderr)
+        return 1
+    old = json.loads(args.compare.read_text()) if args.compare else None
+    res = run(args)
+    out = args.out or ROOT / "bench" / "results" / f"{res['when'].replace(':', '')}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(res, indent=1))
+    report(res, old)
+    print(f"\nbench: wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,67 @@
+"""Smaller Pyodide downloads: drop from the stdlib zip and the wheels what the page never imports.
+
+The runtime modules use numpy (core, fft, linalg as numpy itself imports it), Pillow's
+decoders and a small part of the standard library. What is dropped here is never imported
+by them, by numpy's or Pillow's own import, or by Pyodide's start-up: tests/test_slim.py
+checks the runtime's imports in CPython, and the browser tests run the page on the slim files.
+Every archive is rewritten deterministically (fixed order and timestamps, deflate level 9),
+so the content hashes of dist/ stay stable. A wheel's RECORD loses the dropped files' lines.
+"""
+
+import zipfile
+
+# Top-level stdlib names, matched as "name/" (package) or "name.py" (module).
+STDLIB_DROP = (
+    "unittest", "doctest", "pdb", "pydoc", "pydoc_data", "xml", "xmlrpc", "wsgiref", "http",
+    "multiprocessing", "mailbox", "imaplib", "pickletools", "difflib", "tkinter", "turtle",
+    "turtledemo", "idlelib", "lib2to3", "ensurepip", "venv", "curses", "dbm", "sqlite3",
+)
+# Codecs the interpreter, zipfile (cp437), Pillow (latin-1 text chunks) and JSON need; the
+# other ~100 codec tables (cp1252, mac_*, CJK...) go.
+ENCODINGS_KEEP = (
+    "__init__", "aliases", "ascii", "latin_1", "utf_8", "utf_8_sig", "utf_16", "utf_16_be",
+    "utf_16_le", "utf_32", "utf_32_be", "utf_32_le", "charmap", "cp437", "raw_unicode_escape",
+    "unicode_escape", "idna", "punycode",
+)
+# Wheel members by path prefix, or by suffix for rules starting with "." (.pyi: type stubs).
+WHEEL_DROP = {
+    "numpy": ("numpy/random/", "numpy/polynomial/", "numpy/f2py/", "numpy/ma/", "numpy/testing/",
+              "numpy/doc/", "numpy/_pyinstaller/", ".pyi"),
+    "pillow": ("PIL/_imagingft.", "PIL/ImageFont.py", ".pyi"),
+}
+
+
+def stdlib_dropped(name):
+    top = name.split("/", 1)[0]
+    if top.endswith(".py"):
+        top = top[:-3]
+    if top == "encodings" and "/" in name and name != "encodings/":
+        module = name.split("/", 1)[1].rsplit(".", 1)[0]
+        return module not in ENCODINGS_KEEP
+    return top in STDLIB_DROP
+
+
+def wheel_dropper(package):
+    rules = WHEEL_DROP.get(package, ())
+
+    def dropped(name):
+        return any(name.endswith(r) if r.startswith(".") else name.startswith(r) for r in rules)
+    return dropped
+
+
+def rewrite(src, dest, dropped):
+    """Copy zip src to dest without the members dropped(name) selects; -> number of members dropped."""
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dest, "w") as zout:
+        kept = [i for i in zin.infolist() if not dropped(i.filename)]
+        n = len(zin.infolist()) - len(kept)
+        gone = {i.filename for i in zin.infolist()} - {i.filename for i in kept}
+        for info in kept:
+            data = zin.read(info)
+            if info.filename.endswith(".dist-info/RECORD"):
+                data = b"".join(line for line in data.splitlines(keepends=True)
+                                if line.split(b",", 1)[0].decode() not in gone)
+            out = zipfile.ZipInfo(info.filename, date_time=(2020, 1, 1, 0, 0, 0))
+            out.external_attr = info.external_attr
+            out.compress_type = zipfile.ZIP_DEFLATED
+            zout.writestr(out, data, compresslevel=9)
+    return n
