@@ -28,7 +28,7 @@ import urllib.request
 import zipfile
 from pathlib import Path
 
-import slim
+from scripts import slim  # build-time helper; scripts/ is a namespace package beside this file
 
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT / "py"))

@@ -9,7 +9,7 @@ import sys
 import zipfile
 from pathlib import Path
 
-import slim
+from scripts import slim
 from build import file_hash
 
 ROOT = Path(__file__).resolve().parents[1]
