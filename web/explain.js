@@ -96,6 +96,9 @@ function spectrumPicture(explanation) {
   return canvas;
 }
 
+// With two angular sectors the features are the near-axis profile, then the off-axis one.
+const sectorName = (info, i) => (info.sectors === 2 ? (i < info.frequencies.length / 2 ? " near the axes" : " off the axes") : "");
+
 const detailWord = (f) => (f < 0.15 ? "coarse" : f < 0.3 ? "medium" : "fine");
 
 function caption(info, entry, verdictText, top, contributions) {
@@ -122,7 +125,7 @@ export function renderExplanation(container, { info, entry, explanation, verdict
   list.className = "top-bands";
   for (const i of top) {
     const li = document.createElement("li");
-    li.textContent = `${info.frequencies[i].toFixed(3)} cycles/pixel: ${contributions[i] > 0 ? "+" : ""}`
+    li.textContent = `${info.frequencies[i].toFixed(3)} cycles/pixel${sectorName(info, i)}: ${contributions[i] > 0 ? "+" : ""}`
       + `${contributions[i].toFixed(2)} towards ${contributions[i] > 0 ? "generated" : "real"}`;
     list.append(li);
   }
