@@ -9,7 +9,7 @@ import numpy as np
 from PIL import Image
 
 from . import decode
-from .spectrum import _prepare, gray_array, log_spectrum
+from .spectrum import log_spectrum, prepared_gray
 
 PICTURE_SIDE = 128
 
@@ -35,9 +35,7 @@ def spectrum_picture(data, model, side=PICTURE_SIDE):
     Same crop and window as the features; block-averaged down so it travels as a few kB.
     """
     cfg = model.config
-    spec = log_spectrum(gray_array(_prepare(decode.load(data, gray=cfg.gray), cfg), cfg), cfg)
-    if spec.ndim == 3:  # gray="mean" keeps RGB until gray_array; log_spectrum then sees 2-D already
-        spec = spec.mean(axis=2)
+    spec = log_spectrum(prepared_gray(decode.load(data, gray=cfg.gray), cfg), cfg)
     small = np.asarray(Image.fromarray(spec.astype(np.float32), "F").resize((side, side), Image.BOX))
     lo, hi = np.percentile(small, [1, 99.8])
     pixels = np.clip((small - lo) / max(hi - lo, 1e-9) * 255, 0, 255).astype(np.uint8)

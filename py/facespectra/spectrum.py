@@ -112,9 +112,8 @@ def _integer_bins(h, w):
     if key not in _INDEX_CACHE:
         y, x = np.indices((h, w))
         r = np.hypot(x - (w - 1) / 2.0, y - (h - 1) / 2.0).astype(np.intp)  # intp: int32 in wasm32
-        _INDEX_CACHE[key] = (r.ravel(), int(r.max()) + 1, None)
-    idx, n, _ = _INDEX_CACHE[key]
-    return idx, n
+        _INDEX_CACHE[key] = (r.ravel(), int(r.max()) + 1)
+    return _INDEX_CACHE[key]
 
 
 def _normalised_bins(h, w, bins, angular="all"):
@@ -155,11 +154,10 @@ def _prepare(img, cfg):
         img = img.resize((cfg.resize, cfg.resize), Image.BICUBIC)
     w, h = img.size
     if cfg.crop == "center":
-        side = min(w, h, cfg.max_side)
-        left, top = (w - side) // 2, (h - side) // 2
-        img = img.crop((left, top, left + side, top + side))
-    elif max(w, h) > cfg.max_side:
+        cw = ch = min(w, h, cfg.max_side)
+    else:
         cw, ch = min(w, cfg.max_side), min(h, cfg.max_side)
+    if (cw, ch) != (w, h):
         left, top = (w - cw) // 2, (h - ch) // 2
         img = img.crop((left, top, left + cw, top + ch))
     return img
@@ -217,9 +215,14 @@ def _fill_rings(sums, counts):
     return profile
 
 
+def prepared_gray(img, cfg):
+    """Validated 8-bit Pillow image -> the cropped float gray array the spectrum is taken of."""
+    return gray_array(_prepare(img, cfg), cfg)
+
+
 def features_from_image(img, cfg):
     """Validated 8-bit Pillow image -> feature vector."""
-    return radial_profile(gray_array(_prepare(img, cfg), cfg), cfg)
+    return radial_profile(prepared_gray(img, cfg), cfg)
 
 
 def extract(data, cfg=SEED):
