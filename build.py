@@ -193,6 +193,31 @@ def runtime_zip(dest):
     return dest
 
 
+def write_lock(pyo, lock, files):
+    """A lock that lists only what we ship: smaller, and the page cannot load anything else.
+
+    The wheels were verified against the official lock; the shipped one names their rewritten copies.
+    """
+    trimmed = {"info": lock["info"], "packages": {}}
+    for name, path in files.items():
+        trimmed["packages"][name] = {**lock["packages"][name], "sha256": file_hash(pyo / path.name)}
+    (pyo / "pyodide-lock.json").write_text(json.dumps(trimmed, separators=(",", ":")))
+
+
+def precompile(pyo, runtime, weights):
+    """Replace the stdlib zip and wheels in pyo by copies whose imported modules are bytecode (scripts/precompile.py)."""
+    node = shutil.which("node")
+    if node is None:
+        raise BuildError("node is needed to precompile the Python modules: install Node.js (it comes with npm)")
+    with tempfile.TemporaryDirectory() as out:
+        cmd = [node, str(ROOT / "scripts" / "precompile.mjs"), str(pyo), str(runtime), str(weights), out]
+        result = subprocess.run(cmd, capture_output=True, text=True)
+        if result.returncode != 0:
+            raise BuildError("precompiling in Pyodide failed:\n" + result.stderr[-2000:])
+        for path in Path(out).iterdir():
+            shutil.move(str(path), pyo / path.name)
+
+
 def short_hash(*paths):
     h = hashlib.sha256()
     for p in paths:
@@ -239,16 +264,15 @@ def build(dist=DIST, weights=WEIGHTS, offline=False):
         for name in CORE_FILES:
             shutil.copy2(NPM_PYODIDE / name, pyo / name)
         slim.rewrite(NPM_PYODIDE / "python_stdlib.zip", pyo / "python_stdlib.zip", slim.stdlib_dropped)
-        # A lock that lists only what we ship: smaller, and the page cannot load anything else.
-        # The wheels were verified against the official lock; the shipped one names their slim copies.
-        trimmed = {"info": lock["info"], "packages": {}}
         for name, path in files.items():
             slim.rewrite(path, pyo / path.name, slim.wheel_dropper(name))
-            trimmed["packages"][name] = {**lock["packages"][name], "sha256": file_hash(pyo / path.name)}
-        (pyo / "pyodide-lock.json").write_text(json.dumps(trimmed, separators=(",", ":")))
+        write_lock(pyo, lock, files)
+        runtime = runtime_zip(staging / "runtime.zip")
+        precompile(pyo, runtime, weights)
+        write_lock(pyo, lock, files)
         pyodide_dir = f"pyodide-{PYODIDE_VERSION}-{short_hash(*sorted(pyo.iterdir()))}"
         pyo.rename(staging / pyodide_dir)
-        runtime = place_hashed(runtime_zip(staging / "runtime.zip"))
+        runtime = place_hashed(runtime)
         weights_name = place_hashed(Path(shutil.copy2(weights, staging / "model.json")))
         write_manifest(staging, sorted(files), pyodide_dir, runtime, weights_name)
         html = (staging / "index.html").read_text()

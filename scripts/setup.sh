@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Everything a fresh Debian machine needs, idempotent: Chromium (apt), .venv (pip), node_modules (npm ci),
+# Everything a fresh Debian machine needs, idempotent: Chromium and Node.js (apt), .venv (pip), node_modules (npm ci),
 # and the Pyodide files (verified against pyodide-lock.json by build.py --fetch).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -7,10 +7,13 @@ cd "$(dirname "$0")/.."
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 
-if [ ! -x /usr/bin/chromium ]; then
-  echo "setup: installing Debian chromium (apt-get)"
+apt_packages=()
+[ -x /usr/bin/chromium ] || apt_packages+=(chromium)
+command -v npm >/dev/null || apt_packages+=(nodejs npm)  # npm for Pyodide, node for build.py's bytecode step
+if [ ${#apt_packages[@]} -gt 0 ]; then
+  echo "setup: installing ${apt_packages[*]} (apt-get)"
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${apt_packages[@]}" >/dev/null
 fi
 
 PYTHON="${PYTHON:-python3}"

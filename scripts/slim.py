@@ -26,7 +26,12 @@ ENCODINGS_KEEP = (
 # Wheel members by path prefix, or by suffix for rules starting with "." (.pyi: type stubs).
 WHEEL_DROP = {
     "numpy": ("numpy/random/", "numpy/polynomial/", "numpy/f2py/", "numpy/ma/", "numpy/testing/",
-              "numpy/doc/", "numpy/_pyinstaller/", ".pyi"),
+              "numpy/doc/", "numpy/_pyinstaller/", ".pyi",
+              # C headers, static libraries and Cython declarations are for compiling against numpy
+              "numpy/_core/include/", "numpy/_core/lib/", ".pxd", "numpy/typing/mypy_plugin.py",
+              # extension modules only numpy's own test suite imports
+              "numpy/_core/_operand_flag_tests.", "numpy/_core/_rational_tests.",
+              "numpy/_core/_struct_ufunc_tests.", "numpy/_core/_umath_tests.", "numpy/_core/_simd."),
     "pillow": ("PIL/_imagingft.", "PIL/ImageFont.py", ".pyi"),
 }
 
@@ -49,19 +54,40 @@ def wheel_dropper(package):
     return dropped
 
 
-def rewrite(src, dest, dropped):
-    """Copy zip src to dest without the members dropped(name) selects; -> number of members dropped."""
+def rewrite(src, dest, dropped, transform=None):
+    """Copy zip src to dest without the members dropped(name) selects; -> number of members dropped.
+
+    transform(name, data) -> (name, data) may rename and rewrite the members kept; a wheel's RECORD
+    then names the new member without a hash (pip's own form for files it cannot hash).
+    """
     with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dest, "w") as zout:
-        kept = [i for i in zin.infolist() if not dropped(i.filename)]
-        n = len(zin.infolist()) - len(kept)
-        gone = {i.filename for i in zin.infolist()} - {i.filename for i in kept}
+        infos = zin.infolist()
+        kept = [i for i in infos if not dropped(i.filename)]
+        gone = {i.filename for i in infos} - {i.filename for i in kept}
+        members, renamed = [], {}
         for info in kept:
-            data = zin.read(info)
-            if info.filename.endswith(".dist-info/RECORD"):
-                data = b"".join(line for line in data.splitlines(keepends=True)
-                                if line.split(b",", 1)[0].decode() not in gone)
-            out = zipfile.ZipInfo(info.filename, date_time=(2020, 1, 1, 0, 0, 0))
+            name, data = info.filename, zin.read(info)
+            if transform and not name.endswith(".dist-info/RECORD"):
+                name, data = transform(name, data)
+                if name != info.filename:
+                    renamed[info.filename] = name
+            members.append((info, name, data))
+        for info, name, data in members:
+            if name.endswith(".dist-info/RECORD"):
+                data = _record(data, gone, renamed)
+            out = zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0))
             out.external_attr = info.external_attr
             out.compress_type = zipfile.ZIP_DEFLATED
             zout.writestr(out, data, compresslevel=9)
-    return n
+    return len(gone)
+
+
+def _record(data, gone, renamed):
+    lines = []
+    for line in data.splitlines(keepends=True):
+        path = line.split(b",", 1)[0].decode()
+        if path in renamed:
+            lines.append(f"{renamed[path]},,\n".encode())
+        elif path not in gone:
+            lines.append(line)
+    return b"".join(lines)

@@ -1,0 +1,56 @@
+"""Ship the modules the page imports as bytecode, so a visitor's browser does not compile them at every start.
+
+Runs inside Pyodide under Node (scripts/precompile.mjs): bytecode is specific to the interpreter's
+version, and Pyodide's own Python 3.12 is the one the build is sure to have. The page's imports are
+learnt by running scripts/runtime_probe.py first, in a fresh interpreter (before this module); the .py members of those
+modules become unchecked-hash .pyc members (never checked against a source that is not shipped),
+every other member stays as it was. The stdlib zip's copies of frozen modules are dropped: the
+interpreter never reads them. Standard-library bytecode is compiled as `python -OO` would
+(no docstrings, no asserts); numpy and Pillow keep both, as they are tested that way.
+"""
+
+import importlib.util
+import marshal
+import sys
+
+from scripts import slim
+
+STDLIB_ZIP = "/lib/python312.zip/"
+SITE_PACKAGES = "/lib/python3.12/site-packages/"
+STDLIB_OPTIMIZE = 2
+PACKAGE_OPTIMIZE = 0
+
+
+def bytecode(source, filename, optimize):
+    """A .pyc for `source`: unchecked-hash header (PEP 552), so no source or timestamp is consulted."""
+    code = compile(source, filename, "exec", dont_inherit=True, optimize=optimize)
+    flags = (0b01).to_bytes(4, "little")
+    return importlib.util.MAGIC_NUMBER + flags + importlib.util.source_hash(source) + marshal.dumps(code)
+
+
+def imported_files(modules):
+    """{module: file} from the probe -> (.py files to compile, stdlib members of frozen modules)."""
+    frozen = {name for name, m in sys.modules.items()
+              if getattr(getattr(m, "__spec__", None), "origin", None) == "frozen"}
+    frozen_members = {name.replace(".", "/") + suffix for name in frozen for suffix in (".py", "/__init__.py")}
+    return {f for f in modules.values() if f and f.endswith(".py")}, frozen_members
+
+
+def compiler(prefix, imported, optimize):
+    """A slim.rewrite transform: members whose runtime path (prefix + name) was imported become .pyc."""
+    def transform(name, data):
+        if prefix + name not in imported:
+            return name, data
+        return name + "c", bytecode(data, prefix + name, optimize)
+    return transform
+
+
+def main(modules, stdlib_zip, wheels, out_dir):
+    """Rewrite the stdlib zip and the wheels into out_dir; -> number of modules compiled."""
+    imported, frozen_members = imported_files(modules)
+    slim.rewrite(stdlib_zip, f"{out_dir}/python_stdlib.zip", frozen_members.__contains__,
+                 compiler(STDLIB_ZIP, imported, STDLIB_OPTIMIZE))
+    for wheel in wheels:
+        slim.rewrite(wheel, f"{out_dir}/{wheel.rsplit('/', 1)[-1]}", lambda name: False,
+                     compiler(SITE_PACKAGES, imported, PACKAGE_OPTIMIZE))
+    return sum(f.startswith((STDLIB_ZIP, SITE_PACKAGES)) for f in imported)

@@ -1,0 +1,43 @@
+"""What the page's worker runs, on a small image of each accepted format and on broken files.
+
+Used twice: tests/test_slim.py runs it in CPython to check that slim.py drops nothing the runtime
+needs, and scripts/precompile.py runs it inside Pyodide to learn which modules to ship as bytecode.
+
+    python scripts/runtime_probe.py WEIGHTS.json    # prints {module: file} as JSON
+"""
+
+import io
+import json
+import sys
+
+FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF")
+
+
+def loaded_modules(weights_path):
+    """Exercise the worker's calls (see web/worker.js GLUE); -> {module name: its file or None}."""
+    import numpy as np
+    from PIL import Image
+
+    from facespectra.classify import classify_bytes
+    from facespectra.explain import explain_bytes, model_info
+    from facespectra.inputflags import MESSAGES
+    from facespectra.model import SpectralModel
+
+    with open(weights_path) as f:
+        model = SpectralModel.loads(f.read())
+    pixels = ((np.arange(96 * 128 * 3) * 7919) % 251).astype(np.uint8).reshape(96, 128, 3)
+    for fmt in FORMATS:
+        buf = io.BytesIO()
+        Image.fromarray(pixels).save(buf, fmt)
+        row = classify_bytes(buf.getvalue(), model)
+        if row["label"] == "error":
+            raise RuntimeError(f"the probe's {fmt} image was refused: {row['error']}")
+        json.dumps(explain_bytes(buf.getvalue(), row["features"], model))
+        classify_bytes(buf.getvalue()[: len(buf.getvalue()) // 2], model)  # truncated
+    classify_bytes(b"not an image", model)
+    json.dumps({**model_info(model), "flag_messages": MESSAGES})
+    return {name: getattr(m, "__file__", None) for name, m in list(sys.modules.items())}
+
+
+if __name__ == "__main__":
+    print(json.dumps(loaded_modules(sys.argv[1])))
