@@ -57,6 +57,21 @@ def test_any_size_from_64_gives_a_fixed_length_finite_vector(size):
     assert np.all(np.isfinite(feats))
 
 
+def test_per_shape_tables_stay_bounded_over_a_batch_of_odd_sizes():
+    """Each shape's tables cost megabytes; a batch of many sizes must not keep them all (wasm32 memory)."""
+    cfg = FeatureConfig(angular="axes")
+    for side in range(64, 64 + 3 * (spectrum.SHAPE_CACHE + 3), 3):
+        spectrum.radial_profile(np.full((side, side + 1), 7, np.uint8), cfg)
+    assert spectrum._normalised_bins.cache_info().currsize <= spectrum.SHAPE_CACHE
+    assert spectrum._hann2d.cache_info().currsize <= spectrum.SHAPE_CACHE
+
+
+def test_uint8_and_float_gray_give_the_same_features():
+    gray = np.asarray(texture(128, seed=5).convert("L"))
+    cfg = FeatureConfig()
+    np.testing.assert_array_equal(spectrum.radial_profile(gray, cfg), spectrum.radial_profile(gray.astype(float), cfg))
+
+
 def test_images_below_64_pixels_get_a_clear_error():
     with pytest.raises(InputError, match=r"63×80 pixels; the smallest side must be at least 64"):
         spectrum.extract(encode(texture(80, seed=1).resize((63, 80)), "PNG"), FeatureConfig())

@@ -8,6 +8,7 @@ size does not shift the spectrum's level.
 """
 
 from dataclasses import asdict, dataclass, fields
+from functools import lru_cache
 
 import numpy as np
 from PIL import Image
@@ -103,49 +104,51 @@ SEED = FeatureConfig(
     radial="integer", log_scale=20.0, eps=1e-8, drop_first=True, drop_last=True,
 )
 
-_INDEX_CACHE = {}
+# Per-shape tables (ring indices, windows) are reused across a batch; a few shapes at most are kept,
+# as each costs megabytes and a batch of odd sizes would otherwise fill wasm32's memory.
+SHAPE_CACHE = 4
 
 
+@lru_cache(maxsize=SHAPE_CACHE)
 def _integer_bins(h, w):
     """The seed's rings: integer distance from the point half a pixel before fftshift's DC."""
-    key = ("int", h, w)
-    if key not in _INDEX_CACHE:
-        y, x = np.indices((h, w))
-        r = np.hypot(x - (w - 1) / 2.0, y - (h - 1) / 2.0).astype(np.intp)  # intp: int32 in wasm32
-        _INDEX_CACHE[key] = (r.ravel(), int(r.max()) + 1)
-    return _INDEX_CACHE[key]
+    y, x = np.indices((h, w))
+    r = np.hypot(x - (w - 1) / 2.0, y - (h - 1) / 2.0).astype(np.intp)  # intp: int32 in wasm32
+    return r.ravel(), int(r.max()) + 1
 
 
+@lru_cache(maxsize=SHAPE_CACHE)
 def _normalised_bins(h, w, bins, angular="all"):
-    """Ring index and weight of every rfft2 coefficient.
+    """Ring index and weight of every kept rfft2 coefficient, and the flat positions of those kept.
 
     Columns 1..ceil(w/2)-1 stand for themselves and their mirror image, so they weigh 2:
     the weighted half-plane average equals the full-plane average exactly.
     Frequencies beyond Nyquist along the shorter axis (the corners) are left out.
     With angular="axes", off-axis coefficients get ring index + bins (a second profile).
     """
-    key = ("norm", h, w, bins, angular)
-    if key not in _INDEX_CACHE:
-        fy = np.fft.fftfreq(h)[:, None]
-        fx = np.fft.rfftfreq(w)[None, :]
-        r = 2.0 * np.sqrt(fy * fy + fx * fx)
-        idx = np.floor(r * bins).astype(np.intp)
-        weight = np.full(fx.shape, 2.0)
-        weight[0, 0] = 1.0
-        if w % 2 == 0:
-            weight[0, -1] = 1.0
-        weight = np.broadcast_to(weight, idx.shape)
-        keep = idx < bins
-        if angular == "axes":
-            angle = np.degrees(np.arctan2(np.abs(fy), np.abs(fx)))  # 0..90; mirrored columns share it
-            off_axis = np.minimum(angle, 90.0 - angle) > AXIS_DEGREES
-            idx = idx + bins * off_axis
-        _INDEX_CACHE[key] = (idx[keep], weight[keep].copy(), keep)
-    return _INDEX_CACHE[key]
+    fy = np.fft.fftfreq(h)[:, None]
+    fx = np.fft.rfftfreq(w)[None, :]
+    r = 2.0 * np.sqrt(fy * fy + fx * fx)
+    idx = np.floor(r * bins).astype(np.intp)
+    weight = np.full(fx.shape, 2.0)
+    weight[0, 0] = 1.0
+    if w % 2 == 0:
+        weight[0, -1] = 1.0
+    weight = np.broadcast_to(weight, idx.shape)
+    keep = idx < bins
+    if angular == "axes":
+        angle = np.degrees(np.arctan2(np.abs(fy), np.abs(fx)))  # 0..90; mirrored columns share it
+        off_axis = np.minimum(angle, 90.0 - angle) > AXIS_DEGREES
+        idx = idx + bins * off_axis
+    return idx[keep], weight[keep].copy(), np.flatnonzero(keep)
 
 
-def _hann(n):
-    return np.hanning(n) if n > 1 else np.ones(n)
+@lru_cache(maxsize=SHAPE_CACHE)
+def _hann2d(h, w):
+    """The separable 2-D Hann window as one array: windowing is then a single multiply."""
+    def hann(n):
+        return np.hanning(n) if n > 1 else np.ones(n)
+    return hann(h)[:, None] * hann(w)[None, :]
 
 
 def _prepare(img, cfg):
@@ -164,8 +167,9 @@ def _prepare(img, cfg):
 
 
 def gray_array(img, cfg):
-    """8-bit Pillow image -> float64 gray array as the config asks."""
-    arr = np.asarray(img, dtype=np.float64)
+    """8-bit Pillow image -> gray array as the config asks: uint8 for luma (the window multiply
+    converts it to float64 in the same pass), float64 for the RGB mean."""
+    arr = np.asarray(img)
     if cfg.gray == "mean" and arr.ndim == 3:
         arr = arr.mean(axis=2)
     return arr
@@ -178,10 +182,10 @@ def log_spectrum(gray, cfg):
 
 
 def _windowed(gray, cfg):
+    """Float64 copy of the gray array, windowed if the config asks."""
     if cfg.window == "hann":
-        h, w = gray.shape
-        return gray * _hann(h)[:, None] * _hann(w)[None, :]
-    return gray
+        return np.multiply(gray, _hann2d(*gray.shape), dtype=np.float64)
+    return np.asarray(gray, dtype=np.float64)
 
 
 def radial_profile(gray, cfg):
@@ -194,10 +198,12 @@ def radial_profile(gray, cfg):
         idx, n = _integer_bins(h, w)
         profile = np.bincount(idx, weights=mag.ravel(), minlength=n) / np.bincount(idx, minlength=n)
     else:
-        idx, weight, keep = _normalised_bins(h, w, cfg.bins, cfg.angular)
-        mag = cfg.log_scale * np.log(np.abs(np.fft.rfft2(x, norm=cfg.fft_norm)) + cfg.eps)
+        idx, weight, kept = _normalised_bins(h, w, cfg.bins, cfg.angular)
+        f = np.fft.rfft2(x, norm=cfg.fft_norm).ravel()[kept]
+        # |f| as sqrt(re² + im²): np.abs's hypot is 4× slower in wasm, and the values cannot overflow
+        mag = cfg.log_scale * np.log(np.sqrt(f.real * f.real + f.imag * f.imag) + cfg.eps)
         n = cfg.bins * cfg.n_sectors
-        sums = np.bincount(idx, weights=mag[keep] * weight, minlength=n).reshape(cfg.n_sectors, cfg.bins)
+        sums = np.bincount(idx, weights=mag * weight, minlength=n).reshape(cfg.n_sectors, cfg.bins)
         counts = np.bincount(idx, weights=weight, minlength=n).reshape(cfg.n_sectors, cfg.bins)
         parts = [_fill_rings(s, c) for s, c in zip(sums, counts)]
         return np.concatenate([p[int(cfg.drop_first): cfg.bins - int(cfg.drop_last)] for p in parts])
