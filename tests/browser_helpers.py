@@ -21,6 +21,11 @@ def wait_ready(page, timeout=READY_TIMEOUT_MS):
     assert status.get_attribute("data-state") == "ready", status.text_content()
 
 
+def wait_all_workers(page, timeout=READY_TIMEOUT_MS):
+    """Every worker of the pool (one per core) has loaded, not only the first."""
+    page.wait_for_selector('[data-testid=status][data-all-ready="true"]', state="attached", timeout=timeout)
+
+
 def drop_files(page, files):
     """files: list of (name, bytes). Uses the file input, as a person picking files does."""
     payload = [{"name": n, "mimeType": "application/octet-stream", "buffer": b} for n, b in files]

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from browser_helpers import drop_files, open_app, results, wait_ready
+from browser_helpers import drop_files, open_app, results, wait_all_workers, wait_ready
 from conftest import encode, serve, texture
 
 pytestmark = pytest.mark.browser
@@ -37,6 +37,7 @@ def test_no_request_after_load_then_offline_second_visit(browser, dist_dir):
         assert {urlsplit(u)[:2] for u in page.requests} == {urlsplit(srv.base_url)[:2]}
         assert paths <= own, paths - own
         page.wait_for_selector("[data-testid=offline][data-state=ready]", state="attached", timeout=120_000)
+        wait_all_workers(page)
         page.requests.clear()
         batch = files(12, seed=500) + [("broken.png", b"\x89PNG\r\n\x1a\nbroken")]
         drop_files(page, batch)
@@ -126,3 +127,51 @@ def test_page_survives_a_worker_that_dies_or_hangs(browser, dist_dir, tmp_path):
     finally:
         page.context.close()
         srv.shutdown()
+
+
+# Installed before the page's scripts: which worker (by creation order) answered each classification.
+COUNT_RESULTS_PER_WORKER = """
+window.__answers = [];
+const RealWorker = window.Worker;
+let made = 0;
+window.Worker = class extends RealWorker {
+  constructor(...args) {
+    super(...args);
+    const index = made++;
+    this.addEventListener("message", (e) => { if (e.data.type === "result") window.__answers.push(index); });
+  }
+};
+"""
+
+
+def test_a_batch_runs_on_every_worker_of_the_pool(browser, server):
+    """One worker per core (2 on this machine, at most 4): all of them take files from one batch."""
+    page = open_app(browser, server.base_url)
+    page.context.add_init_script(COUNT_RESULTS_PER_WORKER)
+    page.reload()
+    try:
+        wait_ready(page)
+        wait_all_workers(page)
+        size = min(page.evaluate("navigator.hardwareConcurrency"), 4)
+        assert page.locator("[data-testid=status]").get_attribute("data-workers") == f"{size}/{size}"
+        batch = files(8, seed=800)
+        drop_files(page, batch)
+        assert all(r["label"] in ("real", "fake") for r in results(page, len(batch)))
+        answered_by = page.evaluate("window.__answers")
+        assert len(answered_by) == len(batch) and set(answered_by) == set(range(size))
+    finally:
+        page.context.close()
+
+
+def test_a_low_memory_device_gets_a_single_worker(browser, server):
+    page = open_app(browser, server.base_url)
+    page.context.add_init_script("Object.defineProperty(navigator, 'deviceMemory', {get: () => 2});")
+    page.reload()
+    try:
+        wait_ready(page)
+        wait_all_workers(page)
+        assert page.locator("[data-testid=status]").get_attribute("data-workers") == "1/1"
+        drop_files(page, files(2, seed=820))
+        assert all(r["label"] in ("real", "fake") for r in results(page, 2))
+    finally:
+        page.context.close()

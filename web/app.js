@@ -1,9 +1,9 @@
 // Main thread: wires the inputs, the queue, the table, the explanation and the offline cache together.
-// All Python runs in worker.js (see detector.js); this thread only moves files and draws.
+// All Python runs in worker.js (see pool.js and detector.js); this thread only moves files and draws.
 import { download, toCSV } from "./csv.js";
-import { Detector } from "./detector.js";
 import { renderExplanation } from "./explain.js";
 import { wireInputs } from "./input.js";
+import { Pool, poolSize } from "./pool.js";
 import { Queue } from "./queue.js";
 import { ResultsTable, UNCERTAIN_BAND } from "./table.js";
 
@@ -23,7 +23,7 @@ function onStatus(msg) {
     progressEl.setAttribute("aria-valuetext", `${pct}%`);
     statusEl.textContent = `Downloading the detector… ${(msg.loaded / 1e6).toFixed(1)} of ${(msg.total / 1e6).toFixed(1)} MB (${pct}%)`;
   } else {
-    statusEl.textContent = detector.restarts && msg.state === "ready" ? "Ready again after a restart." : msg.message;
+    statusEl.textContent = pool.restarts && msg.state === "ready" ? "Ready again after a restart." : msg.message;
   }
   if (msg.state === "ready") {
     watchNetwork();
@@ -57,14 +57,18 @@ function watchNetwork() {
   }).observe({ type: "resource" });
 }
 
-const detector = new Detector({
+const pool = new Pool(poolSize(), {
   onStatus, onInfo,
   onNet: (n) => { workerRequests = n; showNet(); },
+  onWorkers: (ready, size) => {
+    statusEl.dataset.workers = `${ready}/${size}`;
+    statusEl.dataset.allReady = String(ready === size);
+  },
 });
 
 const batchEl = $("#batch");
 const batchProgress = $("#batch-progress");
-const queue = new Queue(detector, {
+const queue = new Queue(pool, {
   onDone: (entry, result) => table.finish(entry, result),
   onProgress: ({ done, total, busy }) => {
     batchEl.hidden = !busy;
@@ -105,7 +109,7 @@ async function explain(entry) {
   $("#explain-h").focus();
   try {
     const bytes = await entry.file.arrayBuffer();
-    const explanation = await detector.request("explain", bytes, { features: entry.result.features });
+    const explanation = await pool.any().request("explain", bytes, { features: entry.result.features });
     if (explanation.error) throw new Error(explanation.error);
     const verdictText = entry.row.querySelector(".verdict-text").textContent;
     renderExplanation(body, { info, entry, explanation, verdictText });

@@ -7,22 +7,29 @@ export const CRASHED = "the detector crashed on this file; it was restarted";
 export const JOB_TIMEOUT_MS = 90_000;
 
 export class Detector {
-  constructor({ onStatus, onInfo, onNet }) {
+  // deferred: the worker (and its script) is created now, but loads Pyodide only when load() is called.
+  constructor({ onStatus, onInfo, onNet, deferred = false }) {
     Object.assign(this, { onStatus, onInfo, onNet });
     this.pending = new Map(); // id -> {resolve, reject, timer}
     this.nextId = 1;
     this.restarts = 0;
-    this.start();
+    this.start(deferred);
   }
 
-  start() {
-    this.state = "loading";
+  start(deferred = false) {
+    this.state = deferred ? "waiting" : "loading";
     this.worker = new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
     this.worker.onmessage = (event) => this.receive(event.data);
     this.worker.onerror = (event) => {
       event.preventDefault();
       this.crash(`uncaught error in the detector: ${event.message || "unknown"}`);
     };
+    if (!deferred) this.load();
+  }
+
+  load() {
+    this.state = "loading";
+    this.worker.postMessage({ type: "load" });
   }
 
   receive(msg) {

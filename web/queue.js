@@ -1,25 +1,25 @@
-// The batch: files wait here and go to the detector one at a time, so a big batch never
-// holds more than one file's bytes in flight and can be cancelled between files.
+// The batch: files wait here and go to the pool's idle workers, one file per worker, so a big batch
+// never holds more than a few files' bytes in flight and can be cancelled between files.
 import { CRASHED } from "./detector.js";
 
 export class Queue {
-  constructor(detector, { onDone, onProgress }) {
-    Object.assign(this, { detector, onDone, onProgress });
+  constructor(pool, { onDone, onProgress }) {
+    Object.assign(this, { pool, onDone, onProgress });
     this.waiting = [];
-    this.inFlight = null;
+    this.working = new Map(); // detector -> entry it is checking
     this.batchTotal = 0;
     this.batchDone = 0;
   }
 
   add(entries) {
-    if (!this.inFlight && this.waiting.length === 0) this.batchTotal = this.batchDone = 0;
+    if (!this.busy) this.batchTotal = this.batchDone = 0;
     this.waiting.push(...entries);
     this.batchTotal += entries.length;
     this.progress();
     this.pump();
   }
 
-  // The file being checked finishes; the rest are handed back for the table to drop.
+  // The files being checked finish; the rest are handed back for the table to drop.
   cancel() {
     const dropped = this.waiting.splice(0);
     this.batchTotal -= dropped.length;
@@ -28,25 +28,30 @@ export class Queue {
   }
 
   get busy() {
-    return Boolean(this.inFlight) || this.waiting.length > 0;
+    return this.working.size > 0 || this.waiting.length > 0;
   }
 
   progress() {
     this.onProgress({ done: this.batchDone, total: this.batchTotal, busy: this.busy });
   }
 
-  async pump() {
-    if (this.inFlight || this.detector.state !== "ready" || this.waiting.length === 0) return;
-    const entry = (this.inFlight = this.waiting.shift());
+  pump() {
+    for (let d = this.pool.idle(this.working); d && this.waiting.length; d = this.pool.idle(this.working)) {
+      this.run(d, this.waiting.shift());
+    }
+  }
+
+  async run(detector, entry) {
+    this.working.set(detector, entry);
     let result;
     try {
       const bytes = await entry.file.arrayBuffer();
-      result = await this.detector.request("classify", bytes);
+      result = await detector.request("classify", bytes);
     } catch (err) {
       const error = err.message === CRASHED ? CRASHED : `cannot read the file: ${err.message || err}`;
       result = { label: "error", p_fake: null, features: null, flags: [], error };
     }
-    this.inFlight = null;
+    this.working.delete(detector);
     this.batchDone += 1;
     this.onDone(entry, result);
     this.progress();

@@ -1,5 +1,5 @@
 // The detector: Pyodide + the facespectra runtime modules, off the main thread so the page never freezes.
-// Protocol — in: {type: "classify" | "explain", id, bytes[, features]}.
+// Protocol — in: {type: "load"} first, then {type: "classify" | "explain", id, bytes[, features]}.
 // Out: {type: "status", state, message, loaded, total}, {type: "info", ...} once ready,
 // {type: "result", id, label, p_fake, features, flags, error, ms} (ms: time in Python, for the benchmark), {type: "explanation", id, ...},
 // {type: "net", count} (requests made after ready) and {type: "fatal", id, message} before closing itself.
@@ -86,7 +86,11 @@ function watchNetwork() {
   }).observe({ type: "resource" });
 }
 
-const ready = start().then(
+// The page says when to load: at once for its first worker, after that one is ready for the others.
+let load;
+const loadAsked = new Promise((resolve) => { load = resolve; });
+
+const ready = loadAsked.then(start).then(
   (api) => {
     post({ type: "info", ...api.info });
     post({ type: "status", state: "ready", message: "Ready. Add images to check them." });
@@ -110,6 +114,10 @@ function failed(id, err) {
 
 self.onmessage = async (event) => {
   const msg = event.data;
+  if (msg.type === "load") {
+    load();
+    return;
+  }
   const api = await ready;
   if (!api) {
     post({ type: msg.type === "explain" ? "explanation" : "result", id: msg.id, label: "error", flags: [],

@@ -1,0 +1,68 @@
+// Detectors, one per core: a batch runs on all of them at once.
+// All workers are created with the page, but only the first loads at once and decides when the page is
+// ready; the others load only then, so they take every file from the HTTP cache (nothing is downloaded
+// twice), never slow the first verdict, and fetch nothing from this origin after it is ready.
+import { Detector } from "./detector.js";
+
+const MAX_WORKERS = 4;
+
+// One per core, at most MAX_WORKERS; just one where memory is scarce: each worker holds its own Python.
+export function poolSize(nav = navigator) {
+  if (nav.deviceMemory !== undefined && nav.deviceMemory < 4) return 1;
+  return Math.max(1, Math.min(nav.hardwareConcurrency || 1, MAX_WORKERS));
+}
+
+export class Pool {
+  constructor(size, { onStatus, onInfo, onNet, onWorkers }) {
+    Object.assign(this, { size, onStatus, onInfo, onNet, onWorkers });
+    this.detectors = [];
+    this.netCounts = [];
+    for (let i = 0; i < size; i++) this.spawn(i > 0);
+  }
+
+  spawn(deferred) {
+    const i = this.detectors.length;
+    this.netCounts.push(0);
+    this.detectors.push(new Detector({
+      deferred,
+      onStatus: (msg) => this.status(i, msg),
+      onInfo: (msg) => { if (i === 0) this.onInfo(msg); },
+      onNet: (count) => {
+        this.netCounts[i] = count;
+        this.onNet(this.netCounts.reduce((a, b) => a + b, 0));
+      },
+    }));
+  }
+
+  // Ready while any worker is: one restarting after a crash leaves the others working.
+  get state() {
+    return this.detectors.some((d) => d.state === "ready") ? "ready" : this.detectors[0].state;
+  }
+
+  get readyCount() {
+    return this.detectors.filter((d) => d.state === "ready").length;
+  }
+
+  get restarts() {
+    return this.detectors.reduce((n, d) => n + d.restarts, 0);
+  }
+
+  // While the pool is ready only "ready" news matters (a worker joined); otherwise the first worker speaks.
+  status(i, msg) {
+    if (i === 0 && msg.state === "ready") {
+      for (const d of this.detectors) if (d.state === "waiting") d.load();
+    }
+    if (this.state === "ready" ? msg.state === "ready" : i === 0) this.onStatus(msg);
+    this.onWorkers(this.readyCount, this.size);
+  }
+
+  // A ready worker with nothing to do and not in `taken`, or null.
+  idle(taken) {
+    return this.detectors.find((d) => d.state === "ready" && d.pending.size === 0 && !taken.has(d)) || null;
+  }
+
+  // For a one-off request (an explanation): an idle worker if there is one, else any ready one.
+  any() {
+    return this.idle(new Set()) || this.detectors.find((d) => d.state === "ready") || this.detectors[0];
+  }
+}
