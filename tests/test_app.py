@@ -180,6 +180,18 @@ def test_hostile_names_are_shown_as_text(app):
     assert app.dialogs == []
 
 
+def test_csv_export_keeps_formula_like_names_as_text(app):
+    """A name a spreadsheet would run as a formula is exported with a leading apostrophe; the table keeps it verbatim."""
+    app.get_by_role("button", name="Clear results").click()
+    names = ['=HYPERLINK("http://x.invalid","click").png', "+1.png", "@sum.png", "plain.png"]
+    drop_files(app, [(n, encode(texture(160, seed=70 + i), "PNG")) for i, n in enumerate(names)])
+    results(app, len(names))
+    with app.expect_download() as info:
+        app.get_by_role("button", name="Export CSV").click()
+    parsed = list(csv.reader(io.StringIO(Path(info.value.path()).read_text(encoding="utf-8"), newline="")))
+    assert sorted(r[0] for r in parsed[1:]) == sorted("'" + n if n[0] in "=+@" else n for n in names)
+
+
 def test_corpus_every_file_one_row_same_label_as_cpython(app, model, tmp_path):
     """Issue 5: the bad-input corpus dropped on the page; the page and CPython agree file by file."""
     from corpus import build_corpus

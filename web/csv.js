@@ -1,4 +1,7 @@
 // The results as CSV (RFC 4180, UTF-8): name,label,p_fake,flags,error — the CLI's columns plus flags.
+// A spreadsheet runs a cell that starts with = + - @ as a formula: a file named "=HYPERLINK(…)" must
+// stay text, so such cells get a leading apostrophe (OWASP's CSV-injection advice).
+const defuse = (value) => (/^[=+\-@\t\r]/.test(value) ? `'${value}` : value);
 const quote = (value) => (/[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value);
 
 export function toCSV(results) {
@@ -6,7 +9,7 @@ export function toCSV(results) {
   for (const r of results) {
     lines.push([r.name, r.label, r.p_fake === null ? "" : String(r.p_fake), r.flags.join(";"), r.error || ""]);
   }
-  return lines.map((cells) => cells.map(quote).join(",")).join("\r\n") + "\r\n";
+  return lines.map((cells) => cells.map((c) => quote(defuse(c))).join(",")).join("\r\n") + "\r\n";
 }
 
 export function download(text, fileName) {
