@@ -109,6 +109,13 @@ def jpeg_cut_after_sos_header(data):
     return data[:sos + 2 + length]
 
 
+def many_scans(progressive, copies):
+    """The last scan (its SOS segment and data) repeated before EOI: a small file that costs one decoding pass per scan."""
+    last = progressive.rindex(b"\xff\xda")
+    scan = progressive[last:-2]
+    return progressive[:-2] + scan * copies + b"\xff\xd9"
+
+
 def _float_texture():
     return np.asarray(texture(channels=1), dtype=np.float32) / 255.0 - 0.3
 
@@ -147,6 +154,9 @@ def _items():
          "cut half way through the scan", lambda: base[:len(base) // 2]),
         ("jpeg-progressive-half.jpg", "jpeg-progressive-truncated", "error", "truncated",
          "progressive JPEG cut half way", lambda: prog[:len(prog) // 2]),
+        ("jpeg-many-scans.jpg", "jpeg-many-scans", "error", "scans",
+         "progressive JPEG whose last scan repeats 300 times (decoding cost grows per scan)",
+         lambda: many_scans(prog, 300)),
         ("jpeg-soi-only.jpg", "jpeg-soi-only", "error", "cut short",
          "start-of-image marker and nothing else", lambda: base[:2]),
         ("png-rgb.png", "png-rgb", "ok", "", "8-bit RGB PNG", lambda: png),

@@ -30,6 +30,9 @@ from .errors import InputError
 MAX_BYTES = 64 * 1024 * 1024
 MAX_PIXELS = 40_000_000
 MIN_SIDE = 64
+# A progressive JPEG re-reads the whole image once per scan; a normal one has about ten. Thousands of
+# tiny scans make a small file take minutes to decode (a known decompression DoS), so they are refused.
+MAX_JPEG_SCANS = 256
 ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF")  # MPO (phone JPEGs) opens through JPEG
 BACKGROUND = 255  # alpha is composited on white, a fixed choice so results never depend on the viewer
 
@@ -139,6 +142,12 @@ def open_image(data):
         raise InputError(f"image is {w}×{h} pixels; the limit is {MAX_PIXELS:,} pixels")
     if min(w, h) < MIN_SIDE:
         raise InputError(f"image is {w}×{h} pixels; the smallest side must be at least {MIN_SIDE}")
+    if img.format in ("JPEG", "MPO"):
+        # 0xFFDA starts a scan; entropy-coded data escapes every 0xFF, so only markers (and the odd
+        # pair inside an APP segment's binary payload) are counted: the count can only err high.
+        scans = data.count(b"\xff\xda")
+        if scans > MAX_JPEG_SCANS:
+            raise InputError(f"JPEG has {scans} scans; the limit is {MAX_JPEG_SCANS} (a normal one has about 10)")
     if img.format == "TIFF":
         tw, th = img.tag_v2.get(_TIFF_TILE_WIDTH, 0), img.tag_v2.get(_TIFF_TILE_LENGTH, 0)
         if not isinstance(tw, int) or not isinstance(th, int) or tw * th > MAX_PIXELS:
