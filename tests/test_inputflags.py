@@ -46,3 +46,28 @@ def test_contributions_add_up_to_the_log_odds_and_the_picture_is_128_square(mode
     assert len(base64.b64decode(expl["picture"])) == expl["side"] ** 2 == 128 * 128
     info = model_info(model)
     assert len(info["frequencies"]) == model.config.n_features and set(info["reference"]) >= {"mean_real", "mean_fake"}
+
+
+@pytest.mark.parametrize("options", [{}, {"angular": "axes"}, {"angular": "axes", "grid_peaks": 8},
+                                     {"angular": "axes_diag", "ring_std": True, "scales": 2, "grid_peaks": 16}])
+def test_model_info_blocks_tile_the_vector_and_the_page_slice_is_the_first_profile(options):
+    from conftest import small_model
+    from facespectra.spectrum import FeatureConfig
+
+    cfg = FeatureConfig(**options)
+    info = model_info(small_model(cfg))
+    blocks = info["blocks"]
+    assert [b["start"] for b in blocks] == list(np.cumsum([0] + [b["length"] for b in blocks[:-1]]))
+    assert sum(b["length"] for b in blocks) == cfg.n_features == len(info["frequencies"])
+    # the page draws values.slice(0, values.length / sectors) as the spectrum: the first profile
+    assert int(cfg.n_features / info["sectors"]) == blocks[0]["length"] == 63
+    if set(options) <= {"angular"}:
+        assert info["sectors"] == cfg.n_sectors  # older layouts: unchanged
+
+
+def test_little_detail_reads_the_ring_means_only():
+    from facespectra.spectrum import FeatureConfig
+
+    cfg = FeatureConfig(angular="axes", ring_std=True, grid_peaks=8)
+    mask = cfg.profile_mask()
+    assert mask.shape == (cfg.n_features,) and mask.sum() == 126 and not mask[126:].any()

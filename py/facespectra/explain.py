@@ -15,11 +15,28 @@ PICTURE_SIDE = 128
 
 
 def model_info(model):
-    """The static half of every explanation, sent to the page once: bands, references, threshold."""
+    """The static half of every explanation, sent to the page once: bands, references, threshold.
+
+    "blocks" describes the vector: (kind, scale, angular sector, first index, length) per block.
+    "sectors" is what the page's charts read: the vector as that many equal profiles, the first
+    drawn as the spectrum. A vector with other blocks after the mean profiles (spreads, grid peaks)
+    is not equal profiles; "sectors" is then chosen so that length / sectors falls between the profile
+    length and one more, so the page's slice is exactly the first (on-axis) profile.
+    """
+    cfg = model.config
+    blocks, start = [], 0
+    for (kind, scale, sector), (_, n) in zip(cfg.layout(), cfg.block_sizes()):
+        blocks.append({"kind": kind, "scale": scale, "sector": sector, "start": start, "length": n})
+        start += n
+    if all(b["kind"] == "mean" and b["scale"] == 1 for b in blocks):
+        sectors = cfg.n_sectors
+    else:
+        sectors = cfg.n_features / (blocks[0]["length"] + 0.5)
     return {
         "threshold": model.threshold,
-        "frequencies": model.config.frequencies().tolist(),
-        "sectors": model.config.n_sectors,
+        "frequencies": cfg.frequencies().tolist(),
+        "sectors": sectors,
+        "blocks": blocks,
         "reference": {k: list(v) for k, v in model.reference.items()},
     }
 

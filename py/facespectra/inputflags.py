@@ -46,7 +46,7 @@ def _low_detail(features, model):
     ref = model.reference
     if features is None or "mean_real" not in ref or "std_real" not in ref:
         return False
-    band = model.config.frequencies() > DETAIL_BAND
+    band = (model.config.frequencies() > DETAIL_BAND) & model.config.profile_mask()
     z = (np.asarray(features) - np.asarray(ref["mean_real"])) / np.asarray(ref["std_real"])
     return bool(band.any() and z[band].mean() < DETAIL_Z)
 

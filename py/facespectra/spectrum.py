@@ -20,8 +20,15 @@ GRAY_MODES = ("luma", "mean")
 RADIAL_MODES = ("normalised", "integer")
 WINDOWS = ("none", "hann")
 CROPS = ("none", "center")
-ANGULAR = ("all", "axes")
+ANGULAR = ("all", "axes", "axes_diag")
 AXIS_DEGREES = 15.0  # "axes": coefficients within this angle of the horizontal or vertical axis
+DIAGONAL_DEGREES = 15.0  # "axes_diag": also a sector within this angle of the diagonals
+SECTORS = {"all": 1, "axes": 2, "axes_diag": 3}
+SCALES = (1, 2)
+GRID_PERIODS = (0, 4, 8, 16)
+# Fields added after the first weights shipped: left out of to_dict() at their defaults, so older
+# weights and cache keys stay byte-identical.
+LATER_FIELDS = {"ring_std": False, "scales": 1, "grid_peaks": 0}
 
 
 @dataclass(frozen=True)
@@ -44,6 +51,17 @@ class FeatureConfig:
     # "axes": each ring split in two, near the axes (where JPEG blocks and up-sampling grids put their
     # peaks) and off them; features are the on-axis profile followed by the off-axis profile
     angular: str = "all"
+    # per ring and sector, also the spread (standard deviation) of the log magnitude: a profile block
+    # after the mean profiles of the same scale
+    ring_std: bool = False
+    # 2: the same profiles (means, and spreads if ring_std) again for the image down-sampled 2× by
+    # 2×2 block means, after the full-resolution blocks
+    scales: int = 1
+    # P > 0: peak features at the grid frequencies (a/P, b/P) cycles/pixel, 0 ≤ a ≤ b ≤ P/2, where
+    # up-sampling by 2, 4, ... P leaves periodic peaks (JPEG's 8×8 blocks too, at P = 8): mean log
+    # magnitude of the 3×3 bins at the point minus that of its neighbourhood, averaged over the
+    # point's mirror images; last in the vector
+    grid_peaks: int = 0
 
     def __post_init__(self):
         checks = [
@@ -52,7 +70,13 @@ class FeatureConfig:
             (self.window in WINDOWS, f"window must be one of {WINDOWS}"),
             (self.crop in CROPS, f"crop must be one of {CROPS}"),
             (self.angular in ANGULAR, f"angular must be one of {ANGULAR}"),
-            (self.angular == "all" or self.radial == "normalised", "angular='axes' needs radial='normalised'"),
+            (self.angular == "all" or self.radial == "normalised", f"angular={self.angular!r} needs radial='normalised'"),
+            (isinstance(self.ring_std, bool), "ring_std must be true or false"),
+            (self.scales in SCALES and isinstance(self.scales, int), f"scales must be one of {SCALES}"),
+            (self.grid_peaks in GRID_PERIODS and isinstance(self.grid_peaks, int),
+             f"grid_peaks must be one of {GRID_PERIODS} (0: none)"),
+            ((not self.ring_std and self.scales == 1 and not self.grid_peaks) or self.radial == "normalised",
+             "ring_std, scales and grid_peaks need radial='normalised'"),
             (self.fft_norm in ("ortho", "backward"), "fft_norm must be 'ortho' or 'backward'"),
             (isinstance(self.bins, int) and 4 <= self.bins <= 4096, "bins must be an integer from 4 to 4096"),
             (isinstance(self.resize, int) and (self.resize == 0 or self.resize >= decode.MIN_SIDE),
@@ -67,7 +91,11 @@ class FeatureConfig:
                 raise ValueError(f"feature config {self.name!r}: {message}")
 
     def to_dict(self):
-        return asdict(self)
+        d = asdict(self)
+        for k, default in LATER_FIELDS.items():
+            if d[k] == default:
+                del d[k]
+        return d
 
     @classmethod
     def from_dict(cls, d):
@@ -79,24 +107,57 @@ class FeatureConfig:
 
     @property
     def n_features(self):
-        if self.radial == "integer":
-            n = _integer_bins(self.resize, self.resize)[1]
-        else:
-            n = self.bins
-        return (n - int(self.drop_first) - int(self.drop_last)) * self.n_sectors
+        return len(self.frequencies())
 
     @property
     def n_sectors(self):
-        return 2 if self.angular == "axes" else 1
+        return SECTORS[self.angular]
 
-    def frequencies(self):
-        """Centre of each feature's band in cycles/pixel (0.5 = Nyquist), for plots and explanations."""
+    def grid_points(self):
+        """(a, b) of each grid-peak feature, in units of 1/grid_peaks cycles/pixel."""
+        half = self.grid_peaks // 2
+        return [(a, b) for b in range(1, half + 1) for a in range(b + 1)]
+
+    def layout(self):
+        """One (kind, scale, sector) per block of the vector, in order: kind "mean" or "std" blocks
+        are ring profiles of len(profile frequencies); a final ("peaks", 1, -1) block has one feature per grid point."""
+        blocks = []
+        for scale in range(1, self.scales + 1):
+            for kind in ("mean", "std") if self.ring_std else ("mean",):
+                blocks += [(kind, scale, sector) for sector in range(self.n_sectors)]
+        if self.grid_peaks:
+            blocks.append(("peaks", 1, -1))
+        return blocks
+
+    def profile_mask(self):
+        """True for the features that are mean log magnitudes of a ring (not spreads nor grid peaks)."""
+        return np.concatenate([np.full(n, kind == "mean") for kind, n in self.block_sizes()])
+
+    def block_sizes(self):
+        """(kind, number of features) of each block of layout()."""
+        n = len(self.profile_frequencies())
+        return [(kind, len(self.grid_points()) if kind == "peaks" else n) for kind, _, _ in self.layout()]
+
+    def profile_frequencies(self):
+        """Band centres of one ring profile at full scale, in cycles/pixel."""
         if self.radial == "integer":
             n = _integer_bins(self.resize, self.resize)[1]
             f = np.arange(n) / self.resize
         else:
             f = (np.arange(self.bins) + 0.5) / self.bins * 0.5
-        return np.tile(f[int(self.drop_first): len(f) - int(self.drop_last)], self.n_sectors)
+        return f[int(self.drop_first): len(f) - int(self.drop_last)]
+
+    def frequencies(self):
+        """Centre of each feature's band in cycles/pixel (0.5 = Nyquist) of the image as given, for plots
+        and explanations; for a grid peak (a/P, b/P), the larger of the two, b/P (≤ 0.5, as the page's axis)."""
+        f = self.profile_frequencies()
+        parts = []
+        for kind, scale, _ in self.layout():
+            if kind == "peaks":
+                parts.append(np.array([b / self.grid_peaks for a, b in self.grid_points()]))
+            else:
+                parts.append(f / scale)
+        return np.concatenate(parts)
 
 
 SEED = FeatureConfig(
@@ -136,10 +197,13 @@ def _normalised_bins(h, w, bins, angular="all"):
         weight[0, -1] = 1.0
     weight = np.broadcast_to(weight, idx.shape)
     keep = idx < bins
-    if angular == "axes":
+    if angular != "all":
         angle = np.degrees(np.arctan2(np.abs(fy), np.abs(fx)))  # 0..90; mirrored columns share it
-        off_axis = np.minimum(angle, 90.0 - angle) > AXIS_DEGREES
-        idx = idx + bins * off_axis
+        from_axis = np.minimum(angle, 90.0 - angle)  # 0..45
+        sector = (from_axis > AXIS_DEGREES).astype(np.intp)
+        if angular == "axes_diag":  # 0: on-axis, 1: between, 2: near a diagonal
+            sector += from_axis >= 45.0 - DIAGONAL_DEGREES
+        idx = idx + bins * sector
     return idx[keep], weight[keep].copy(), np.flatnonzero(keep)
 
 
@@ -198,16 +262,96 @@ def radial_profile(gray, cfg):
         idx, n = _integer_bins(h, w)
         profile = np.bincount(idx, weights=mag.ravel(), minlength=n) / np.bincount(idx, minlength=n)
     else:
-        idx, weight, kept = _normalised_bins(h, w, cfg.bins, cfg.angular)
-        f = np.fft.rfft2(x, norm=cfg.fft_norm).ravel()[kept]
-        # |f| as sqrt(re² + im²): np.abs's hypot is 4× slower in wasm, and the values cannot overflow
-        mag = cfg.log_scale * np.log(np.sqrt(f.real * f.real + f.imag * f.imag) + cfg.eps)
-        n = cfg.bins * cfg.n_sectors
-        sums = np.bincount(idx, weights=mag * weight, minlength=n).reshape(cfg.n_sectors, cfg.bins)
-        counts = np.bincount(idx, weights=weight, minlength=n).reshape(cfg.n_sectors, cfg.bins)
-        parts = [_fill_rings(s, c) for s, c in zip(sums, counts)]
-        return np.concatenate([p[int(cfg.drop_first): cfg.bins - int(cfg.drop_last)] for p in parts])
+        blocks, spectrum_ = _ring_blocks(x, cfg)
+        if cfg.scales == 2:
+            blocks += _ring_blocks(_windowed(_halved(gray), cfg), cfg)[0]
+        if cfg.grid_peaks:
+            blocks.append(_grid_peaks(spectrum_, w, cfg))
+        return np.concatenate(blocks)
     return profile[int(cfg.drop_first): len(profile) - int(cfg.drop_last)]
+
+
+def _ring_blocks(x, cfg):
+    """Windowed float image -> ([mean profile per sector] + [spread profile per sector], its rfft2)."""
+    h, w = x.shape
+    idx, weight, kept = _normalised_bins(h, w, cfg.bins, cfg.angular)
+    spectrum_ = np.fft.rfft2(x, norm=cfg.fft_norm)
+    f = spectrum_.ravel()[kept]
+    # |f| as sqrt(re² + im²): np.abs's hypot is 4× slower in wasm, and the values cannot overflow
+    mag = cfg.log_scale * np.log(np.sqrt(f.real * f.real + f.imag * f.imag) + cfg.eps)
+    n = cfg.bins * cfg.n_sectors
+    wmag = mag * weight
+    sums = np.bincount(idx, weights=wmag, minlength=n).reshape(cfg.n_sectors, cfg.bins)
+    counts = np.bincount(idx, weights=weight, minlength=n).reshape(cfg.n_sectors, cfg.bins)
+    keep = slice(int(cfg.drop_first), cfg.bins - int(cfg.drop_last))
+    means = [_fill_rings(s, c) for s, c in zip(sums, counts)]
+    blocks = [m[keep] for m in means]
+    if cfg.ring_std:
+        squares = np.bincount(idx, weights=wmag * mag, minlength=n).reshape(cfg.n_sectors, cfg.bins)
+        for m, sq, c in zip(means, squares, counts):
+            var = _fill_rings(sq, c) - m * m
+            blocks.append(np.sqrt(np.maximum(var, 0.0))[keep])
+    return blocks, spectrum_
+
+
+def _halved(gray):
+    """2× down-sampling by 2×2 block means (an odd last row or column is dropped)."""
+    h, w = gray.shape[0] // 2 * 2, gray.shape[1] // 2 * 2
+    g = np.asarray(gray[:h, :w], dtype=np.float64)
+    return 0.25 * (g[0::2, 0::2] + g[1::2, 0::2] + g[0::2, 1::2] + g[1::2, 1::2])
+
+
+PEAK_HALF = 1  # the peak: 3×3 bins (the Hann window spreads a line over ±1 bin)
+
+
+@lru_cache(maxsize=SHAPE_CACHE)
+def _grid_tables(h, w, period):
+    """Flat rfft2 positions of every grid point's peak bins and neighbourhood bins, and which
+    feature each belongs to: (peak positions, peak feature index, neighbourhood positions, its index)."""
+    radius = max(3, min(h, w) // (4 * period))  # a quarter of the grid spacing: no other grid point inside
+    d = np.arange(-radius, radius + 1)
+    dr, dc = np.meshgrid(d, d, indexing="ij")
+    inner = (np.abs(dr) <= PEAK_HALF) & (np.abs(dc) <= PEAK_HALF)
+    wc = w // 2 + 1
+    half = period // 2
+    points = [(a, b) for b in range(1, half + 1) for a in range(b + 1)]
+    peak_pos, peak_id, ring_pos, ring_id = [], [], [], []
+    for i, (a, b) in enumerate(points):
+        copies = set()
+        for ky, kx in ((a, b), (-a, b), (b, a), (-b, a)):
+            ky %= period  # a point and its mirror through the origin are the same frequency
+            if kx == 0 and ky > half:
+                ky = period - ky
+            copies.add((ky, kx))
+        for ky, kx in sorted(copies):
+            r = (int(round(ky * h / period)) + dr) % h
+            c = int(round(kx * w / period)) + dc
+            # bins outside the stored half plane: |F(r, c)| = |F(-r, -c)|
+            mirror = (c < 0) | (c >= wc)
+            c = np.where(c < 0, -c, np.where(c >= wc, w - c, c))
+            r = np.where(mirror, (-r) % h, r)
+            pos = r * wc + c
+            peak_pos.append(pos[inner])
+            peak_id.append(np.full(inner.sum(), i))
+            ring_pos.append(pos[~inner])
+            ring_id.append(np.full((~inner).sum(), i))
+    return (np.concatenate(peak_pos), np.concatenate(peak_id), np.concatenate(ring_pos),
+            np.concatenate(ring_id), len(points))
+
+
+def _grid_peaks(spectrum_, w, cfg):
+    """Per grid point: mean log magnitude of its peak bins minus that of its neighbourhood.
+    spectrum_: rfft2 of the windowed image, w: that image's width."""
+    h = spectrum_.shape[0]
+    peak_pos, peak_id, ring_pos, ring_id, n = _grid_tables(h, w, cfg.grid_peaks)
+    flat = spectrum_.ravel()
+
+    def mean_log(pos, ids):
+        f = flat[pos]
+        mag = cfg.log_scale * np.log(np.sqrt(f.real * f.real + f.imag * f.imag) + cfg.eps)
+        return np.bincount(ids, weights=mag, minlength=n) / np.bincount(ids, minlength=n)
+
+    return mean_log(peak_pos, peak_id) - mean_log(ring_pos, ring_id)
 
 
 def _fill_rings(sums, counts):
