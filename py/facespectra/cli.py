@@ -164,7 +164,7 @@ def _add_trainer_commands(sub):
     p.add_argument("--folds", type=int, default=4, help="cross-validation folds (default: %(default)s)")
     p.add_argument("--test-fraction", type=float, default=0.25, help="held-out share of each class (default: %(default)s)")
     p.add_argument("--seed", type=int, default=0, help="split, folds and augmentation seed (default: %(default)s)")
-    p.add_argument("--jpeg-variants", type=int, default=4, help="re-encodes per image at random JPEG qualities")
+    p.add_argument("--jpeg-variants", type=int, default=8, help="full-size re-encodes per image at distinct random JPEG qualities from 60-100 (at most 9)")
     p.add_argument("--resized-variants", type=int, default=2, help="cropped/downscaled re-encodes per image")
     p.add_argument("--synthetic", type=int, default=1, help="synthetic up-sampled fakes per real image (0: none)")
     p.set_defaults(func=cmd_train)
