@@ -20,6 +20,7 @@ from PIL import Image
 from browser_helpers import drop_files, open_app, results, wait_ready
 from conftest import ROOT, encode, texture
 from facespectra.classify import classify_bytes
+from facespectra.explain import model_info
 from facespectra.model import SpectralModel
 
 pytestmark = pytest.mark.browser
@@ -156,6 +157,8 @@ def test_explanation_draws_spectra_bands_and_picture(app, model):
     top = np.argsort(-np.abs(expected))[:5]
     freqs = model.config.frequencies()
     assert [b.split(" ")[0] for b in bands] == [f"{freqs[i]:.3f}" for i in top]
+    labels = model_info(model)["labels"]
+    assert all(f"({labels[i]})" in b for b, i in zip(bands, top) if labels[i])  # sector or grid peak named
     caption = section.locator(".caption").text_content()
     assert "cycles per pixel" in caption and "%" in caption
     pixels = section.locator("canvas").evaluate(

@@ -50,7 +50,7 @@ def test_contributions_add_up_to_the_log_odds_and_the_picture_is_128_square(mode
 
 @pytest.mark.parametrize("options", [{}, {"angular": "axes"}, {"angular": "axes", "grid_peaks": 8},
                                      {"angular": "axes_diag", "ring_std": True, "scales": 2, "grid_peaks": 16}])
-def test_model_info_blocks_tile_the_vector_and_the_page_slice_is_the_first_profile(options):
+def test_model_info_blocks_tile_the_vector_and_label_every_feature(options):
     from conftest import small_model
     from facespectra.spectrum import FeatureConfig
 
@@ -59,10 +59,12 @@ def test_model_info_blocks_tile_the_vector_and_the_page_slice_is_the_first_profi
     blocks = info["blocks"]
     assert [b["start"] for b in blocks] == list(np.cumsum([0] + [b["length"] for b in blocks[:-1]]))
     assert sum(b["length"] for b in blocks) == cfg.n_features == len(info["frequencies"])
-    # the page draws values.slice(0, values.length / sectors) as the spectrum: the first profile
-    assert int(cfg.n_features / info["sectors"]) == blocks[0]["length"] == 63
-    if set(options) <= {"angular"}:
-        assert info["sectors"] == cfg.n_sectors  # older layouts: unchanged
+    assert blocks[0]["kind"] == "mean" and blocks[0]["length"] == 63  # the page's spectrum chart
+    assert len(info["labels"]) == cfg.n_features
+    if cfg.angular == "axes":
+        assert info["labels"][0] == "near the axes" and info["labels"][63] == "off the axes"
+    if cfg.grid_peaks:
+        assert info["labels"][-1] == f"grid peak at {cfg.grid_peaks // 2}/{cfg.grid_peaks}, {cfg.grid_peaks // 2}/{cfg.grid_peaks}"
 
 
 def test_little_detail_reads_the_ring_means_only():

@@ -36,15 +36,17 @@ function axes(svg, s, height, yLabel) {
     transform: `rotate(-90 12 ${PAD.t + (height - PAD.t - PAD.b) / 2})` }, yLabel));
 }
 
-// One profile per angular sector; the chart shows the first (all angles, or on-axis when split).
-function firstSector(values, info) {
-  return values.slice(0, values.length / info.sectors);
+// The vector is blocks of ring profiles (then grid peaks); the chart shows the first profile
+// (all angles, or on-axis when split).
+function firstProfile(values, info) {
+  const { start, length } = info.blocks[0];
+  return values.slice(start, start + length);
 }
 
 function spectrumChart(info, features) {
-  const f = firstSector(info.frequencies, info);
-  const ref = Object.fromEntries(Object.entries(info.reference).map(([k, v]) => [k, firstSector(v, info)]));
-  const mine = firstSector(features, info);
+  const f = firstProfile(info.frequencies, info);
+  const ref = Object.fromEntries(Object.entries(info.reference).map(([k, v]) => [k, firstProfile(v, info)]));
+  const mine = firstProfile(features, info);
   const band = ref.mean_real.map((m, i) => [m - ref.std_real[i], m + ref.std_real[i]]);
   const s = scales(f, [...mine, ...ref.mean_fake, ...band.flat()]);
   const svg = svgEl("svg", { viewBox: `0 0 ${W} ${H}`, class: "chart", role: "img",
@@ -70,7 +72,7 @@ function contributionChart(info, contributions, top) {
     "aria-labelledby": "contrib-chart-title" });
   svg.append(svgEl("title", { id: "contrib-chart-title" },
     "How much each frequency band pushed the verdict: bars up push towards generated, bars down towards real"));
-  const barW = Math.max(2, (s.x(0.5) - s.x(0)) / (f.length / info.sectors) - 1);
+  const barW = Math.max(2, (s.x(0.5) - s.x(0)) / info.blocks[0].length - 1);
   contributions.forEach((c, i) => {
     const y = s.y(Math.max(c, 0));
     svg.append(svgEl("rect", { x: s.x(f[i]) - barW / 2, y, width: barW, height: Math.abs(s.y(c) - s.y(0)),
@@ -96,8 +98,8 @@ function spectrumPicture(explanation) {
   return canvas;
 }
 
-// With two angular sectors the features are the near-axis profile, then the off-axis one.
-const sectorName = (info, i) => (info.sectors === 2 ? (i < info.frequencies.length / 2 ? " near the axes" : " off the axes") : "");
+// What a feature is beyond its frequency: its angular sector, or a grid peak (from model_info's labels).
+const sectorName = (info, i) => (info.labels[i] ? ` (${info.labels[i]})` : "");
 
 const detailWord = (f) => (f < 0.15 ? "coarse" : f < 0.3 ? "medium" : "fine");
 

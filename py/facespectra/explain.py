@@ -14,29 +14,34 @@ from .spectrum import log_spectrum, prepared_gray
 PICTURE_SIDE = 128
 
 
-def model_info(model):
-    """The static half of every explanation, sent to the page once: bands, references, threshold.
+SECTOR_NAMES = {"all": ("",), "axes": ("near the axes", "off the axes"),
+                "axes_diag": ("near the axes", "between axes and diagonals", "near the diagonals")}
 
-    "blocks" describes the vector: (kind, scale, angular sector, first index, length) per block.
-    "sectors" is what the page's charts read: the vector as that many equal profiles, the first
-    drawn as the spectrum. A vector with other blocks after the mean profiles (spreads, grid peaks)
-    is not equal profiles; "sectors" is then chosen so that length / sectors falls between the profile
-    length and one more, so the page's slice is exactly the first (on-axis) profile.
+
+def model_info(model):
+    """The static half of every explanation, sent to the page once: bands, labels, references, threshold.
+
+    "blocks" describes the vector: (kind, scale, angular sector, first index, length) per block; the
+    page draws the first block (the full-scale mean profile, on-axis when split) as the spectrum.
+    "labels" names each feature beyond its frequency, for the list of bands that weighed most.
     """
     cfg = model.config
-    blocks, start = [], 0
+    names = SECTOR_NAMES[cfg.angular]
+    blocks, labels, start = [], [], 0
     for (kind, scale, sector), (_, n) in zip(cfg.layout(), cfg.block_sizes()):
         blocks.append({"kind": kind, "scale": scale, "sector": sector, "start": start, "length": n})
         start += n
-    if all(b["kind"] == "mean" and b["scale"] == 1 for b in blocks):
-        sectors = cfg.n_sectors
-    else:
-        sectors = cfg.n_features / (blocks[0]["length"] + 0.5)
+        if kind == "peaks":
+            labels += [f"grid peak at {a}/{cfg.grid_peaks}, {b}/{cfg.grid_peaks}" for a, b in cfg.grid_points()]
+        else:
+            words = [w for w in ("spread" if kind == "std" else "", names[sector],
+                                 "image halved" if scale == 2 else "") if w]
+            labels += [", ".join(words)] * n
     return {
         "threshold": model.threshold,
         "frequencies": cfg.frequencies().tolist(),
-        "sectors": sectors,
         "blocks": blocks,
+        "labels": labels,
         "reference": {k: list(v) for k, v in model.reference.items()},
     }
 
