@@ -179,11 +179,14 @@ def asset_sizes():
 
 
 def bench_page_images(app, images, reps):
+    """Latency per image: the whole pool loaded, then one file at a time, so no two Python calls overlap."""
     ctx = app.context()
     page, _ = app.visit(ctx)
+    page.wait_for_selector(ALL_WORKERS, state="attached", timeout=TIMEOUT_MS)
     files = [(f"{key}-{i}", data) for key, data in images.items() for i in range(reps)]
-    drop(page, files)
-    results = wait_results(page, len(files))
+    for n, file in enumerate(files, 1):
+        drop(page, [file])
+        results = wait_results(page, n)
     ms = {key: median([r["ms"] for r, (n, _) in zip(results, files) if n.startswith(key + "-")]) for key in images}
     labels = {r["label"] for r in results}
     ctx.close()
