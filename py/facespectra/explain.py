@@ -9,13 +9,9 @@ import numpy as np
 from PIL import Image
 
 from . import decode
-from .spectrum import log_spectrum, prepared_gray
+from .spectrum import SECTOR_NAMES, log_spectrum, prepared_gray
 
 PICTURE_SIDE = 128
-
-
-SECTOR_NAMES = {"all": ("",), "axes": ("near the axes", "off the axes"),
-                "axes_diag": ("near the axes", "between axes and diagonals", "near the diagonals")}
 
 
 def model_info(model):

@@ -23,7 +23,10 @@ CROPS = ("none", "center")
 ANGULAR = ("all", "axes", "axes_diag")
 AXIS_DEGREES = 15.0  # "axes": coefficients within this angle of the horizontal or vertical axis
 DIAGONAL_DEGREES = 15.0  # "axes_diag": also a sector within this angle of the diagonals
-SECTORS = {"all": 1, "axes": 2, "axes_diag": 3}
+# Each angular mode's sectors, in the order of their profiles in the vector (named for explanations).
+SECTOR_NAMES = {"all": ("",), "axes": ("near the axes", "off the axes"),
+                "axes_diag": ("near the axes", "between axes and diagonals", "near the diagonals")}
+SECTORS = {mode: len(names) for mode, names in SECTOR_NAMES.items()}
 SCALES = (1, 2)
 GRID_PERIODS = (0, 4, 8, 16)
 # Fields added after the first weights shipped: left out of to_dict() at their defaults, so older
@@ -115,8 +118,7 @@ class FeatureConfig:
 
     def grid_points(self):
         """(a, b) of each grid-peak feature, in units of 1/grid_peaks cycles/pixel."""
-        half = self.grid_peaks // 2
-        return [(a, b) for b in range(1, half + 1) for a in range(b + 1)]
+        return _grid_points(self.grid_peaks)
 
     def layout(self):
         """One (kind, scale, sector) per block of the vector, in order: kind "mean" or "std" blocks
@@ -276,9 +278,7 @@ def _ring_blocks(x, cfg):
     h, w = x.shape
     idx, weight, kept = _normalised_bins(h, w, cfg.bins, cfg.angular)
     spectrum_ = np.fft.rfft2(x, norm=cfg.fft_norm)
-    f = spectrum_.ravel()[kept]
-    # |f| as sqrt(re² + im²): np.abs's hypot is 4× slower in wasm, and the values cannot overflow
-    mag = cfg.log_scale * np.log(np.sqrt(f.real * f.real + f.imag * f.imag) + cfg.eps)
+    mag = _log_magnitude(spectrum_.ravel()[kept], cfg)
     n = cfg.bins * cfg.n_sectors
     wmag = mag * weight
     sums = np.bincount(idx, weights=wmag, minlength=n).reshape(cfg.n_sectors, cfg.bins)
@@ -294,6 +294,12 @@ def _ring_blocks(x, cfg):
     return blocks, spectrum_
 
 
+def _log_magnitude(f, cfg):
+    """log_scale · log(|f| + eps) of complex coefficients, |f| as sqrt(re² + im²): np.abs's hypot is
+    4× slower in wasm, and these values cannot overflow."""
+    return cfg.log_scale * np.log(np.sqrt(f.real * f.real + f.imag * f.imag) + cfg.eps)
+
+
 def _halved(gray):
     """2× down-sampling by 2×2 block means (an odd last row or column is dropped)."""
     h, w = gray.shape[0] // 2 * 2, gray.shape[1] // 2 * 2
@@ -304,17 +310,23 @@ def _halved(gray):
 PEAK_HALF = 1  # the peak: 3×3 bins (the Hann window spreads a line over ±1 bin)
 
 
+def _grid_points(period):
+    """(a, b) with 0 ≤ a ≤ b ≤ period/2, b > 0: one grid frequency (a/period, b/period) per mirror family."""
+    half = period // 2
+    return [(a, b) for b in range(1, half + 1) for a in range(b + 1)]
+
+
 @lru_cache(maxsize=SHAPE_CACHE)
 def _grid_tables(h, w, period):
-    """Flat rfft2 positions of every grid point's peak bins and neighbourhood bins, and which
-    feature each belongs to: (peak positions, peak feature index, neighbourhood positions, its index)."""
+    """Flat rfft2 positions of every grid point's peak bins and neighbourhood bins, the feature each
+    belongs to, and the bins per feature: ((peak positions, ids, counts), (neighbourhood positions, ids, counts))."""
     radius = max(3, min(h, w) // (4 * period))  # a quarter of the grid spacing: no other grid point inside
     d = np.arange(-radius, radius + 1)
     dr, dc = np.meshgrid(d, d, indexing="ij")
     inner = (np.abs(dr) <= PEAK_HALF) & (np.abs(dc) <= PEAK_HALF)
     wc = w // 2 + 1
     half = period // 2
-    points = [(a, b) for b in range(1, half + 1) for a in range(b + 1)]
+    points = _grid_points(period)
     peak_pos, peak_id, ring_pos, ring_id = [], [], [], []
     for i, (a, b) in enumerate(points):
         copies = set()
@@ -335,23 +347,23 @@ def _grid_tables(h, w, period):
             peak_id.append(np.full(inner.sum(), i))
             ring_pos.append(pos[~inner])
             ring_id.append(np.full((~inner).sum(), i))
-    return (np.concatenate(peak_pos), np.concatenate(peak_id), np.concatenate(ring_pos),
-            np.concatenate(ring_id), len(points))
+    tables = []
+    for pos, ids in ((peak_pos, peak_id), (ring_pos, ring_id)):
+        ids = np.concatenate(ids)
+        tables.append((np.concatenate(pos), ids, np.bincount(ids, minlength=len(points))))
+    return tuple(tables)
 
 
 def _grid_peaks(spectrum_, w, cfg):
     """Per grid point: mean log magnitude of its peak bins minus that of its neighbourhood.
     spectrum_: rfft2 of the windowed image, w: that image's width."""
-    h = spectrum_.shape[0]
-    peak_pos, peak_id, ring_pos, ring_id, n = _grid_tables(h, w, cfg.grid_peaks)
     flat = spectrum_.ravel()
+    peak, ring = _grid_tables(spectrum_.shape[0], w, cfg.grid_peaks)
 
-    def mean_log(pos, ids):
-        f = flat[pos]
-        mag = cfg.log_scale * np.log(np.sqrt(f.real * f.real + f.imag * f.imag) + cfg.eps)
-        return np.bincount(ids, weights=mag, minlength=n) / np.bincount(ids, minlength=n)
+    def mean_log(pos, ids, counts):
+        return np.bincount(ids, weights=_log_magnitude(flat[pos], cfg), minlength=len(counts)) / counts
 
-    return mean_log(peak_pos, peak_id) - mean_log(ring_pos, ring_id)
+    return mean_log(*peak) - mean_log(*ring)
 
 
 def _fill_rings(sums, counts):
