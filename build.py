@@ -266,10 +266,10 @@ def build(dist=DIST, weights=WEIGHTS, offline=False):
         slim.rewrite(NPM_PYODIDE / "python_stdlib.zip", pyo / "python_stdlib.zip", slim.stdlib_dropped)
         for name, path in files.items():
             slim.rewrite(path, pyo / path.name, slim.wheel_dropper(name))
-        write_lock(pyo, lock, files)
+        write_lock(pyo, lock, files)  # precompile loads these wheels, and Pyodide checks them against the lock
         runtime = runtime_zip(staging / "runtime.zip")
         precompile(pyo, runtime, weights)
-        write_lock(pyo, lock, files)
+        write_lock(pyo, lock, files)  # the precompiled wheels have new hashes
         pyodide_dir = f"pyodide-{PYODIDE_VERSION}-{short_hash(*sorted(pyo.iterdir()))}"
         pyo.rename(staging / pyodide_dir)
         runtime = place_hashed(runtime)

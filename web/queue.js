@@ -6,7 +6,7 @@ export class Queue {
   constructor(pool, { onDone, onProgress }) {
     Object.assign(this, { pool, onDone, onProgress });
     this.waiting = [];
-    this.working = new Map(); // detector -> entry it is checking
+    this.working = new Set(); // detectors checking a file
     this.batchTotal = 0;
     this.batchDone = 0;
   }
@@ -42,7 +42,7 @@ export class Queue {
   }
 
   async run(detector, entry) {
-    this.working.set(detector, entry);
+    this.working.add(detector);
     let result;
     try {
       const bytes = await entry.file.arrayBuffer();
