@@ -34,6 +34,16 @@ def test_round_trip_and_probabilities():
     assert list(model.predict(X)) == ["fake" if q >= 0.5 else "real" for q in p[:, 1]]
 
 
+def test_threshold_round_trips_and_decides_the_label():
+    d = make_model(threshold=0.7)
+    model = SpectralModel.loads(json.dumps(SpectralModel.from_dict(d).to_dict()))
+    assert model.threshold == 0.7
+    X = np.random.default_rng(2).normal(40, 5, (50, model.config.n_features))
+    p = model.predict_proba(X)[:, 1]
+    assert list(model.predict(X)) == ["fake" if q >= 0.7 else "real" for q in p]
+    assert np.any((p >= 0.5) & (p < 0.7))  # some rows are labelled differently than at 0.5
+
+
 def test_sigmoid_is_stable_at_extremes():
     with np.errstate(over="raise", invalid="raise", divide="raise"):
         np.testing.assert_allclose(sigmoid([-1000.0, 0.0, 1000.0]), [0.0, 0.5, 1.0])

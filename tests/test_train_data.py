@@ -95,10 +95,15 @@ def test_train_then_evaluate_round_trip(tmp_path, capsys):
     model = SpectralModel.load(weights)
     assert set(model.metrics["held_out"]) >= {"as_distributed", "jpeg_q75", "web_512_q85"}
     assert len(model.reference["mean_fake"]) == model.config.n_features
-    # resume from those weights
+    chosen = model.provenance["threshold"]
+    assert chosen["source"] == "cross-validation" and model.threshold == chosen["value"] == chosen["cv_choice"]
+    # resume from those weights, with a fixed threshold
     assert main(["train", str(tmp_path / "data"), "--out", str(tmp_path / "w2.json"), "--init", str(weights),
-                 "--no-search", "--jpeg-variants", "1", "--resized-variants", "0", "--synthetic", "0", *common]) == 0
-    assert SpectralModel.load(tmp_path / "w2.json").provenance["init"] == str(weights)
+                 "--no-search", "--threshold", "0.3", "--jpeg-variants", "1", "--resized-variants", "0",
+                 "--synthetic", "0", *common]) == 0
+    resumed = SpectralModel.load(tmp_path / "w2.json")
+    assert resumed.provenance["init"] == str(weights)
+    assert resumed.threshold == 0.3 and resumed.provenance["threshold"] == {"value": 0.3, "source": "--threshold"}
 
     out = tmp_path / "eval"
     assert main(["evaluate", str(tmp_path / "data"), "--weights", str(weights), "--report", str(out), *common]) == 0

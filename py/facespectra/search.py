@@ -6,6 +6,10 @@ over the SCORED conditions (as distributed and the four compression-matched re-s
 what the model is asked to do), so a config that only works as distributed cannot win. The
 web-style condition is still computed and reported, but left out of the score: every candidate
 is near chance there, so it only added noise to the choice.
+
+The decision threshold is chosen afterwards, for each setting, from the same folds' out-of-fold
+probabilities (see choose_threshold); settings are still ranked by their score at 0.5, so the
+threshold never helps pick the setting it was tuned on.
 """
 
 import itertools
@@ -34,6 +38,10 @@ SOLVERS = ((1.0, 20000, 1e-6), (0.5, 300, 1e-6))
 # synthetic fakes make real rows the majority, so this leans towards "real")
 CLASS_WEIGHTS = ("balanced", None)
 
+# Decision thresholds tried, 0.10..0.90: the page calls a verdict "uncertain" within 0.1 of the
+# threshold, and that band must stay inside [0, 1].
+THRESHOLDS = tuple(round(0.1 + 0.05 * i, 2) for i in range(17))
+
 
 def grid():
     return [{"l2": l2, "lr": lr, "max_iter": it, "tol": tol, "class_weight": cw}
@@ -51,9 +59,11 @@ def stratified_folds(labels, k, seed):
 
 
 def cv_score(table, config_name, params, train_items, is_train_row, folds, k):
-    """Mean over folds and SCORED conditions of balanced accuracy (and the means of every condition)."""
+    """-> (mean over folds and SCORED conditions of balanced accuracy, the mean of every condition,
+    out-of-fold predictions {SCORED condition: [(y, p_fake) per fold]})."""
     X, y = table.X[config_name], table.labels
     per_cond = {name: [] for name in CONDITIONS}
+    oof = {name: [] for name in SCORED}
     for f in range(k):
         fit_items = train_items & (folds != f)
         val_items = train_items & (folds == f)
@@ -62,20 +72,66 @@ def cv_score(table, config_name, params, train_items, is_train_row, folds, k):
         for name, variant in CONDITIONS.items():
             vr = table.rows(val_items, lambda v, variant=variant: v == variant)
             if vr.any():
-                per_cond[name].append(binary_metrics(y[vr], clf.predict_proba(X[vr])[:, 1])["balanced_accuracy"])
+                p = clf.predict_proba(X[vr])[:, 1]
+                per_cond[name].append(binary_metrics(y[vr], p)["balanced_accuracy"])
+                if name in oof:
+                    oof[name].append((y[vr], p))
     means = {name: float(np.mean(v)) for name, v in per_cond.items() if v}
-    return float(np.mean([means[name] for name in SCORED if name in means])), means
+    return float(np.mean([means[name] for name in SCORED if name in means])), means, oof
+
+
+def threshold_curve(oof, thresholds=THRESHOLDS):
+    """CV score at each threshold, averaged exactly as cv_score averages it at 0.5 (folds, then conditions)."""
+    t = np.asarray(thresholds)[:, None]
+    per_cond = []
+    for folds in oof.values():
+        if folds:
+            per_cond.append(np.mean([(np.mean(p[y == 1] >= t, axis=1) + np.mean(p[y == 0] < t, axis=1)) / 2
+                                     for y, p in folds], axis=0))
+    return np.mean(per_cond, axis=0)
+
+
+def choose_threshold(curve, thresholds=THRESHOLDS):
+    """The middle of the best plateau of the smoothed curve; 0.5 unless another threshold is better.
+
+    Out-of-fold scores come from 337 images, so a lone best grid point may be a few lucky images:
+    each point is first averaged with its neighbours, scores are compared to 0.01 points (as the
+    settings are), the middle of the run of best points (the run nearest 0.5) is taken, and 0.5 wins
+    every tie and every choice whose own score is not higher than at 0.5.
+    """
+    t, s = np.asarray(thresholds), np.asarray(curve)
+    ones = np.ones(3)
+    smooth = np.round(np.convolve(s, ones, "same") / np.convolve(np.ones_like(s), ones, "same"), 4)
+    half = int(np.flatnonzero(np.isclose(t, 0.5))[0])
+    best = smooth == smooth.max()
+    if best[half]:
+        return 0.5
+    i = min(np.flatnonzero(best), key=lambda j: abs(t[j] - 0.5))
+    lo, hi = i, i
+    while lo > 0 and best[lo - 1]:
+        lo -= 1
+    while hi < len(t) - 1 and best[hi + 1]:
+        hi += 1
+    mid = min(((lo + hi) // 2, (lo + hi + 1) // 2), key=lambda j: abs(t[j] - 0.5))
+    return float(t[mid]) if round(s[mid], 4) > round(s[half], 4) else 0.5
 
 
 def run(table, configs, train_items, is_train_row, *, k=4, seed=0):
-    """-> (best config name, best params, list of all results sorted best first)."""
+    """-> (best config name, best params, list of all results sorted best first).
+
+    Each result carries its CV-chosen threshold, the score there and the whole curve over THRESHOLDS.
+    """
     item_labels = np.array([it.label for it in table.items])
     folds = stratified_folds(item_labels, k, seed)
     results = []
     combos = [(name, params) for name in configs for params in grid()]
     for name, params in tqdm(combos, desc="cross-validation", unit="setting"):
-        score, means = cv_score(table, name, params, train_items, is_train_row, folds, k)
-        results.append({"config": name, "params": params, "cv_balanced_accuracy": score, "per_condition": means})
+        score, means, oof = cv_score(table, name, params, train_items, is_train_row, folds, k)
+        curve = threshold_curve(oof)
+        threshold = choose_threshold(curve)
+        results.append({"config": name, "params": params, "cv_balanced_accuracy": score, "per_condition": means,
+                        "threshold": threshold, "cv_at_threshold": float(curve[THRESHOLDS.index(threshold)]),
+                        "threshold_curve": curve.tolist()})
     # ties go to the earlier (simpler) setting: sort is stable
     results.sort(key=lambda r: -round(r["cv_balanced_accuracy"], 4))
     return results[0]["config"], results[0]["params"], results

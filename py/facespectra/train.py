@@ -3,6 +3,7 @@
 The split is by source image and made before augmentation, so no image (nor any variant of
 it, nor a synthetic fake made from it) appears on both sides. The shipped weights are the
 model fitted on the training split, so the held-out numbers describe exactly those weights.
+The decision threshold is chosen by the same cross-validation, on training images only.
 """
 
 import json
@@ -45,6 +46,21 @@ def _reference(X, y):
 def _loss_points(history):
     step = max(1, len(history) // LOSS_POINTS)
     return [float(v) for v in history[::step]]
+
+
+def decide_threshold(arg, results):
+    """-> the threshold and how it was chosen (for the provenance): 'cv' takes the search's choice."""
+    info = {}
+    if results:
+        best = results[0]
+        info = {"cv_choice": best["threshold"], "cv_at_0.5": best["cv_balanced_accuracy"],
+                "cv_at_choice": best["cv_at_threshold"], "grid": list(search.THRESHOLDS),
+                "cv_curve": best["threshold_curve"]}
+    if arg != "cv":
+        return {"value": float(arg), "source": "--threshold", **info}
+    if not results:
+        return {"value": 0.5, "source": "0.5 (no cross-validation ran)"}
+    return {"value": best["threshold"], "source": "cross-validation", **info}
 
 
 def cmd_train(args):
@@ -102,10 +118,17 @@ def cmd_train(args):
         print("cross-validation (best 5; score: mean balanced accuracy as distributed and re-saved at q95/85/75/65):")
         for r in results[:5]:
             web = r["per_condition"].get("web_512_q85", float("nan"))
-            print(f"  {r['config']:10s} {r['params']}  score {100 * r['cv_balanced_accuracy']:.1f}%  (web {100 * web:.1f}%)")
+            print(f"  {r['config']:10s} {r['params']}  score {100 * r['cv_balanced_accuracy']:.1f}%  (web {100 * web:.1f}%)"
+                  f"; at threshold {r['threshold']:.2f}: {100 * r['cv_at_threshold']:.1f}%")
     else:
         name = next(iter(configs))
     timings["search_s"] = round(time.time() - t1, 1)
+    threshold = decide_threshold(args.threshold, results)
+    line = f"threshold {threshold['value']:g} ({threshold['source']})"
+    if "cv_choice" in threshold:
+        line += (f"; CV score {100 * threshold['cv_at_0.5']:.2f}% at 0.5, "
+                 f"{100 * threshold['cv_at_choice']:.2f}% at the CV choice {threshold['cv_choice']:g}")
+    print(line)
 
     t2 = time.time()
     cfg = configs[name]
@@ -122,10 +145,11 @@ def cmd_train(args):
         "augmentation": plan.__dict__,
         "solver": {**clf.get_params(), "n_iter": clf.n_iter_, "converged": bool(clf.converged_)},
         "init": str(args.init) if args.init else None,
-        "search": results[:10],
+        "search": [{k: v for k, v in r.items() if k != "threshold_curve"} for r in results[:10]],
+        "threshold": threshold,
         "loss_history": _loss_points(clf.loss_history_),
     }
-    model = SpectralModel(cfg, clf.mean_, clf.scale_, clf.coef_, clf.intercept_, 0.5,
+    model = SpectralModel(cfg, clf.mean_, clf.scale_, clf.coef_, clf.intercept_, threshold["value"],
                           provenance=provenance, reference=_reference(X, y))
 
     t3 = time.time()
@@ -135,12 +159,13 @@ def cmd_train(args):
     write_text_atomic(args.out, json.dumps(model.to_dict(), indent=1))
     if args.report:
         write_report(Path(args.report), title="facespectra training report (held-out split)", model=model,
-                     metrics={"weights": str(args.out), "config": name, "params": params, "conditions": metrics,
+                     metrics={"weights": str(args.out), "config": name, "params": params, "threshold": threshold,
+                              "conditions": metrics,
                               "skipped": [{"path": p, "reason": r} for p, r in table.skipped]},
                      preds=preds, table=table, items_mask=held_out, config_name=name)
     timings["evaluate_s"] = round(time.time() - t3, 1)
     timings["total_s"] = round(time.time() - t0, 1)
-    print(f"config {name}, params {params}, {clf.n_iter_} iterations")
+    print(f"config {name}, params {params}, {clf.n_iter_} iterations, threshold {model.threshold:g}")
     print(summary_table(metrics))
     print("seconds per step: " + ", ".join(f"{k}={v}" for k, v in timings.items()))
     print(f"weights: {args.out}" + (f"; report: {Path(args.report) / 'report.html'}" if args.report else ""))
