@@ -6,9 +6,10 @@
 Measures, against dist/ served by build.py's dev server (gzip, immutable caching) in Debian's
 Chromium: navigation -> ready (cold: fresh context; warm: second visit in the same context), the
 bytes transferred before the first verdict, ms per image inside the worker (the `ms` field of the
-result message: the Python call only) against CPython running the same modules, a batch of 100
-1024² images, and the trainer's feature extraction (all cores; cold and warm cache). Numbers go to
-bench/results/<timestamp>.json (or --out) so runs can be compared with --compare.
+result message: the Python call only; every worker first checks each image once, as CPython is
+warmed) against CPython running the same modules, a batch of 100 1024² images, and the trainer's
+feature extraction (all cores; cold and warm cache). Numbers go to bench/results/<timestamp>.json
+(or --out) so runs can be compared with --compare.
 Images are synthetic and camera-like (smooth shading + texture + sensor noise), never faces.
 """
 
@@ -178,15 +179,29 @@ def asset_sizes():
     return out
 
 
+def warm_workers(page, images):
+    """Every worker of the pool checks each image once, as CPython warms its per-shape caches before
+    it is timed: one round per image, as many copies as workers (the queue gives each idle worker one).
+    Returns the number of results so far."""
+    workers = int(page.locator("[data-testid=status]").get_attribute("data-workers").split("/")[0])
+    n = 0
+    for key, data in images.items():
+        drop(page, [(f"warm-{key}-{i}", data) for i in range(workers)])
+        n += workers
+        wait_results(page, n)
+    return n, workers
+
+
 def bench_page_images(app, images, reps):
-    """Latency per image: the whole pool loaded, then one file at a time, so no two Python calls overlap."""
+    """Latency per image: the whole pool loaded and warmed, then one file at a time, so no two Python calls overlap."""
     ctx = app.context()
     page, _ = app.visit(ctx)
     page.wait_for_selector(ALL_WORKERS, state="attached", timeout=TIMEOUT_MS)
+    warm, _ = warm_workers(page, images)
     files = [(f"{key}-{i}", data) for key, data in images.items() for i in range(reps)]
     for n, file in enumerate(files, 1):
         drop(page, [file])
-        results = wait_results(page, n)
+        results = wait_results(page, warm + n)[warm:]
     ms = {key: median([r["ms"] for r, (n, _) in zip(results, files) if n.startswith(key + "-")]) for key in images}
     labels = {r["label"] for r in results}
     ctx.close()
@@ -196,13 +211,14 @@ def bench_page_images(app, images, reps):
 
 
 def bench_page_batch(app, batch):
-    """Steady state: every worker of the pool loaded (one per core); -> (seconds, workers)."""
+    """Steady state: every worker of the pool (one per core) loaded and warmed; -> (seconds, workers)."""
     ctx = app.context()
     page, _ = app.visit(ctx)
     page.wait_for_selector(ALL_WORKERS, state="attached", timeout=TIMEOUT_MS)
-    workers = int(page.locator("[data-testid=status]").get_attribute("data-workers").split("/")[0])
+    warm, workers = warm_workers(page, {"warm": batch[0][1]})
+    page.evaluate("window.__bench.changeAt = []; window.__bench.labelledAt = []")
     drop(page, batch)
-    wait_results(page, len(batch))
+    wait_results(page, warm + len(batch))
     page.wait_for_function("(n) => window.__bench.labelledAt.length >= n", arg=len(batch), timeout=TIMEOUT_MS)
     t = page.evaluate("[window.__bench.changeAt[0], window.__bench.labelledAt[window.__bench.labelledAt.length - 1]]")
     ctx.close()

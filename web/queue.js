@@ -35,26 +35,39 @@ export class Queue {
     this.onProgress({ done: this.batchDone, total: this.batchTotal, busy: this.busy });
   }
 
+  // Every idle worker gets the next file; the files after those are read from disk meanwhile, so a worker
+  // that finishes never waits for a read.
   pump() {
     for (let d = this.pool.idle(this.working); d && this.waiting.length; d = this.pool.idle(this.working)) {
       this.run(d, this.waiting.shift());
     }
+    for (const entry of this.waiting.slice(0, this.pool.size)) this.read(entry);
+  }
+
+  read(entry) {
+    if (!entry.bytes) {
+      entry.bytes = entry.file.arrayBuffer();
+      entry.bytes.catch(() => {}); // a failed read is reported by run(), not as an unhandled rejection
+    }
+    return entry.bytes;
   }
 
   async run(detector, entry) {
     this.working.add(detector);
     let result;
     try {
-      const bytes = await entry.file.arrayBuffer();
+      const bytes = await this.read(entry);
+      delete entry.bytes; // the worker has its copy; a big batch must not keep every file in memory
       result = await detector.request("classify", bytes);
     } catch (err) {
+      delete entry.bytes;
       const error = err.message === CRASHED ? CRASHED : `cannot read the file: ${err.message || err}`;
       result = { label: "error", p_fake: null, features: null, flags: [], error };
     }
     this.working.delete(detector);
     this.batchDone += 1;
+    this.pump(); // the worker's next file goes out before this row is drawn
     this.onDone(entry, result);
     this.progress();
-    this.pump();
   }
 }
