@@ -1,15 +1,16 @@
 #!/usr/bin/env python3
 """The performance benchmark of issue 6: one run on this machine, medians over repetitions.
 
-    python bench/run.py [--out FILE.json] [--compare OLD.json] [--reps N] [--quick]
+    python bench/run.py [--out FILE.json] [--compare OLD.json] [--reps N] [--batch N] [--batch-reps N]
 
 Measures, against dist/ served by build.py's dev server (gzip, immutable caching) in Debian's
 Chromium: navigation -> ready (cold: fresh context; warm: second visit in the same context), the
 bytes transferred before the first verdict, ms per image inside the worker (the `ms` field of the
 result message: the Python call only; every worker first checks each image once, as CPython is
 warmed) against CPython running the same modules, a batch of 100 1024² images, and the trainer's
-feature extraction (all cores; cold and warm cache). Numbers go to bench/results/<timestamp>.json
-(or --out) so runs can be compared with --compare.
+feature extraction (all cores; cold and warm cache). Page and CPython timings alternate call by call
+(batch by batch), so a ratio compares the two under the same load of a shared host. Numbers go to
+bench/results/<timestamp>.json (or --out) so runs can be compared with --compare.
 Images are synthetic and camera-like (smooth shading + texture + sensor noise), never faces.
 """
 
@@ -192,62 +193,63 @@ def warm_workers(page, images):
     return n, workers
 
 
-def bench_page_images(app, images, reps):
-    """Latency per image: the whole pool loaded and warmed, then one file at a time, so no two Python calls overlap."""
+def bench_images(app, images, model, reps):
+    """Latency per image, page and CPython interleaved (each page call is followed by the same call in
+    CPython), so both see the same load on a shared host. The page: the whole pool loaded and warmed,
+    one file at a time so no two Python calls overlap; CPython warmed the same way."""
     ctx = app.context()
     page, _ = app.visit(ctx)
     page.wait_for_selector(ALL_WORKERS, state="attached", timeout=TIMEOUT_MS)
     warm, _ = warm_workers(page, images)
-    files = [(f"{key}-{i}", data) for key, data in images.items() for i in range(reps)]
-    for n, file in enumerate(files, 1):
-        drop(page, [file])
-        results = wait_results(page, warm + n)[warm:]
-    ms = {key: median([r["ms"] for r, (n, _) in zip(results, files) if n.startswith(key + "-")]) for key in images}
-    labels = {r["label"] for r in results}
+    for data in images.values():
+        cpython_call(data, model)
+    page_ms, cpython_ms = {key: [] for key in images}, {key: [] for key in images}
+    labels = set()
+    for key, data in images.items():
+        for i in range(reps):
+            drop(page, [(f"{key}-{i}", data)])
+            warm += 1
+            result = wait_results(page, warm)[-1]
+            labels.add(result["label"])
+            page_ms[key].append(result["ms"])
+            t = time.perf_counter()
+            cpython_call(data, model)
+            cpython_ms[key].append((time.perf_counter() - t) * 1000)
     ctx.close()
     if "error" in labels:
-        raise SystemExit(f"bench: the page could not classify a benchmark image: {results}")
-    return ms
+        raise SystemExit("bench: the page could not classify a benchmark image")
+    return ({key: median(v) for key, v in page_ms.items()}, {key: median(v) for key, v in cpython_ms.items()})
 
 
-def bench_page_batch(app, batch):
-    """Steady state: every worker of the pool (one per core) loaded and warmed; -> (seconds, workers)."""
+def bench_batch(app, batch, model, reps):
+    """Steady state: every worker of the pool (one per core) loaded and warmed; the page's batch and
+    CPython's (one process) alternate `reps` times. -> (page seconds, CPython seconds, workers)."""
     ctx = app.context()
     page, _ = app.visit(ctx)
     page.wait_for_selector(ALL_WORKERS, state="attached", timeout=TIMEOUT_MS)
-    warm, workers = warm_workers(page, {"warm": batch[0][1]})
-    page.evaluate("window.__bench.changeAt = []; window.__bench.labelledAt = []")
-    drop(page, batch)
-    wait_results(page, warm + len(batch))
-    page.wait_for_function("(n) => window.__bench.labelledAt.length >= n", arg=len(batch), timeout=TIMEOUT_MS)
-    t = page.evaluate("[window.__bench.changeAt[0], window.__bench.labelledAt[window.__bench.labelledAt.length - 1]]")
+    done, workers = warm_workers(page, {"warm": batch[0][1]})
+    cpython_call(batch[0][1], model)
+    page_s, cpython_s = [], []
+    for _ in range(reps):
+        page.evaluate("window.__bench.changeAt = []; window.__bench.labelledAt = []")
+        page.click("[data-testid=clear]")  # a fresh table each round, as on the first
+        drop(page, batch)
+        done += len(batch)
+        wait_results(page, done)
+        page.wait_for_function("(n) => window.__bench.labelledAt.length >= n", arg=len(batch), timeout=TIMEOUT_MS)
+        t = page.evaluate("[window.__bench.changeAt[0], window.__bench.labelledAt[window.__bench.labelledAt.length - 1]]")
+        page_s.append((t[1] - t[0]) / 1000)
+        t = time.perf_counter()
+        for _, data in batch:
+            cpython_call(data, model)
+        cpython_s.append(time.perf_counter() - t)
     ctx.close()
-    return (t[1] - t[0]) / 1000, workers
+    return median(page_s), median(cpython_s), workers
 
 
 def cpython_call(data, model):
     """What the worker's Python call does: classify and serialise the row."""
     return json.dumps(classify_bytes(data, model))
-
-
-def bench_cpython_images(images, model, reps):
-    out = {}
-    for key, data in images.items():
-        cpython_call(data, model)  # warm the per-shape caches, as the page's earlier images do
-        times = []
-        for _ in range(reps):
-            t = time.perf_counter()
-            cpython_call(data, model)
-            times.append((time.perf_counter() - t) * 1000)
-        out[key] = median(times)
-    return out
-
-
-def bench_cpython_batch(batch, model):
-    t = time.perf_counter()
-    for _, data in batch:
-        cpython_call(data, model)
-    return time.perf_counter() - t
 
 
 def bench_trainer(model, n):
@@ -298,15 +300,13 @@ def run(args):
             res.update(bench_start(app, args.reps))
             res.update(bench_bytes(app, images["jpeg1024"]))
             res["assets_served_bytes"] = asset_sizes()
-            print("bench: images in the page…", file=sys.stderr)
-            res["page_ms"] = bench_page_images(app, images, args.reps)
-            print("bench: batch in the page…", file=sys.stderr)
-            res["page_batch_s"], res["page_workers"] = bench_page_batch(app, batch)
+            print("bench: images, page and CPython…", file=sys.stderr)
+            res["page_ms"], res["cpython_ms"] = bench_images(app, images, model, args.reps)
+            print("bench: batch, page and CPython…", file=sys.stderr)
+            res["page_batch_s"], res["cpython_batch_s"], res["page_workers"] = bench_batch(
+                app, batch, model, args.batch_reps)
         finally:
             app.close()
-    print("bench: CPython…", file=sys.stderr)
-    res["cpython_ms"] = bench_cpython_images(images, model, args.reps)
-    res["cpython_batch_s"] = bench_cpython_batch(batch, model)
     res["ratio"] = {k: res["page_ms"][k] / res["cpython_ms"][k] for k in images}
     res["batch_ratio"] = res["page_batch_s"] / res["cpython_batch_s"]
     print("bench: trainer…", file=sys.stderr)
@@ -356,6 +356,7 @@ def main(argv=None):
     parser.add_argument("--compare", type=Path, help="an earlier JSON to print before/after against")
     parser.add_argument("--reps", type=int, default=5, help="repetitions per measure (default: %(default)s)")
     parser.add_argument("--batch", type=int, default=100, help="images in the batch (default: %(default)s)")
+    parser.add_argument("--batch-reps", type=int, default=3, help="batch repetitions (default: %(default)s)")
     parser.add_argument("--trainer-images", type=int, default=48, help="images for the trainer (default: %(default)s)")
     args = parser.parse_args(argv)
     if not (build.DIST / "build-manifest.json").exists():
