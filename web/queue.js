@@ -56,11 +56,10 @@ export class Queue {
     this.working.add(detector);
     let result;
     try {
-      const bytes = await this.read(entry);
-      delete entry.bytes; // the worker has its copy; a big batch must not keep every file in memory
+      // once read, the worker takes the bytes: a big batch must not keep every file in memory
+      const bytes = await this.read(entry).finally(() => { delete entry.bytes; });
       result = await detector.request("classify", bytes);
     } catch (err) {
-      delete entry.bytes;
       const error = err.message === CRASHED ? CRASHED : `cannot read the file: ${err.message || err}`;
       result = { label: "error", p_fake: null, features: null, flags: [], error };
     }
