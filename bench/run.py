@@ -183,7 +183,7 @@ def asset_sizes():
 def warm_workers(page, images):
     """Every worker of the pool checks each image once, as CPython warms its per-shape caches before
     it is timed: one round per image, as many copies as workers (the queue gives each idle worker one).
-    Returns the number of results so far."""
+    -> (number of results so far, workers)."""
     workers = int(page.locator("[data-testid=status]").get_attribute("data-workers").split("/")[0])
     n = 0
     for key, data in images.items():
