@@ -48,12 +48,20 @@ def grid():
             for cw, l2, (lr, it, tol) in itertools.product(CLASS_WEIGHTS, L2, SOLVERS)]
 
 
-def stratified_folds(labels, k, seed):
-    """Fold number per item, each class spread evenly over the folds."""
+def stratified_folds(labels, k, seed, *, include):
+    """Fold number per item, 0..k-1 for the included (training) items, each of their classes spread
+    evenly over the folds; -1 for every other item (held out, or skipped).
+
+    Only the included items take part in the draw: the other items' labels, and whether they exist
+    at all, do not change any included item's fold, so the held-out split cannot shape model selection.
+    """
+    labels, include = np.asarray(labels), np.asarray(include, dtype=bool)
+    if include.shape != labels.shape:
+        raise ValueError(f"include has shape {include.shape}, labels {labels.shape}")
     rng = np.random.default_rng(seed)
-    folds = np.empty(len(labels), dtype=int)
-    for c in np.unique(labels):
-        idx = np.flatnonzero(labels == c)
+    folds = np.full(len(labels), -1, dtype=int)
+    for c in np.unique(labels[include]):
+        idx = np.flatnonzero(include & (labels == c))
         folds[rng.permutation(idx)] = np.arange(len(idx)) % k
     return folds
 
@@ -65,7 +73,8 @@ def cv_score(table, config_name, params, train_items, is_train_row, folds, k):
     per_cond = {name: [] for name in CONDITIONS}
     oof = {name: [] for name in SCORED}
     for f in range(k):
-        fit_items = train_items & (folds != f)
+        # folds is -1 outside the training items; train_items keeps them out of both sides anyway
+        fit_items = train_items & (folds >= 0) & (folds != f)
         val_items = train_items & (folds == f)
         rows = is_train_row & fit_items[table.items_idx]
         clf = LogisticRegression(**params).fit(X[rows], y[rows])
@@ -122,7 +131,8 @@ def run(table, configs, train_items, is_train_row, *, k=4, seed=0):
     Each result carries its CV-chosen threshold, the score there and the whole curve over THRESHOLDS.
     """
     item_labels = np.array([it.label for it in table.items])
-    folds = stratified_folds(item_labels, k, seed)
+    # folds over the training images only: held-out items get -1 and take no part in the draw
+    folds = stratified_folds(item_labels, k, seed, include=train_items)
     results = []
     combos = [(name, params) for name in configs for params in grid()]
     for name, params in tqdm(combos, desc="cross-validation", unit="setting"):
