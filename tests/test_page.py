@@ -55,8 +55,10 @@ def test_browser_features_and_probabilities_equal_cpython(app, dist_dir):
         assert row["label"] == expected["label"], (name, row["error"])
         browser_features = np.array(json.loads(row["features"]))
         assert browser_features.shape == (model.config.n_features,)
-        np.testing.assert_allclose(browser_features, expected["features"], rtol=0, atol=1e-9, err_msg=name)
-        assert abs(float(row["p_fake"]) - expected["p_fake"]) <= 1e-9, name
+        # the logarithm is float32 (spectrum._log_power): wasm's libm and numpy's SIMD logf may
+        # round a coefficient one unit differently; measured ≤ 1e-6 on features, ≤ 1e-8 on p_fake
+        np.testing.assert_allclose(browser_features, expected["features"], rtol=0, atol=1e-5, err_msg=name)
+        assert abs(float(row["p_fake"]) - expected["p_fake"]) <= 1e-7, name
 
 
 def test_non_image_in_batch_is_an_error_row_and_the_rest_are_classified(app):

@@ -15,7 +15,7 @@ import numpy as np
 
 from .atomic import write_bytes_atomic
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: float32 logarithm, grid-peak copies at column Nyquist counted once
 DEFAULT_DIR = Path(".cache/features")
 
 
