@@ -73,8 +73,7 @@ def cv_score(table, config_name, params, train_items, is_train_row, folds, k):
     per_cond = {name: [] for name in CONDITIONS}
     oof = {name: [] for name in SCORED}
     for f in range(k):
-        # folds is -1 outside the training items; train_items keeps them out of both sides anyway
-        fit_items = train_items & (folds >= 0) & (folds != f)
+        fit_items = train_items & (folds != f)  # folds is -1 exactly outside train_items
         val_items = train_items & (folds == f)
         rows = is_train_row & fit_items[table.items_idx]
         clf = LogisticRegression(**params).fit(X[rows], y[rows])
