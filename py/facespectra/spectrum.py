@@ -314,8 +314,8 @@ def _log_power(f, eps):
     it costs about 40% less there, and float32 keeps |f| to 7 significant digits, where the features
     average thousands of coefficients. The FFT itself stays float64: its rounding error is relative
     to the largest coefficient and would swamp the faint high frequencies. Squaring instead of
-    |f| skips np.abs's hypot (4× slower in wasm) and a square root; eps² floors |f| at eps, as
-    log(|f| + eps) does, for the blank images that then fail the finite check."""
+    |f| skips np.abs's hypot (4× slower in wasm) and a square root; eps² keeps the logarithm finite
+    where |f| = 0, as eps does in log(|f| + eps)."""
     parts = f.view(np.float64)  # (re, im) pairs, squared in place: one pass
     np.square(parts, out=parts)
     out = np.add(parts[..., 0::2], parts[..., 1::2], dtype=np.float32)
