@@ -70,3 +70,22 @@ def test_dev_server_sends_csp_gzip_and_long_cache_for_hashed_assets(dist_dir):
             urllib.request.urlopen(srv.base_url.replace("/facespectra/", "/") + "index.html")
     finally:
         srv.shutdown()
+
+
+def test_the_page_preloads_every_module_its_script_imports():
+    """A module missing from the preload list would be fetched only after the one importing it, one
+    level later: the worker, created at the bottom of app.js's graph, would start later."""
+    import re
+
+    web = build.ROOT / "web"
+    imported = set()
+    todo = ["app.js"]
+    while todo:
+        source = (web / todo.pop()).read_text()
+        for name in re.findall(r'^import [^;]* from "\./([\w.]+)";', source, flags=re.M):
+            if name not in imported:
+                imported.add(name)
+                todo.append(name)
+    preloaded = set(re.findall(r'<link rel="modulepreload" href="([\w.]+)">', (web / "index.html").read_text()))
+    assert imported, "no imports found in app.js: the pattern above is out of date"
+    assert preloaded == imported

@@ -235,3 +235,15 @@ def test_stdout_csv_is_utf8_on_an_ascii_terminal(corpus, weights):
     rows = list(csv.reader(io.StringIO(proc.stdout.decode("utf-8"))))
     assert len(rows) == 1 + len(items)
     assert any("63×63" in row[3] for row in rows[1:])
+
+
+@pytest.mark.parametrize("mode", ["L", "RGB"])
+def test_an_image_with_a_one_colour_middle_row_is_not_blank(mode):
+    """The blank check looks at the middle row first; one pixel elsewhere must still save the image."""
+    px = np.full((96, 80) if mode == "L" else (96, 80, 3), 128, dtype=np.uint8)
+    px[5, 7] = 0
+    img = decode.load(encode(Image.fromarray(px, mode), "PNG"), gray="luma" if mode == "L" else "mean")
+    assert img.size == (80, 96)
+    px[5, 7] = 128
+    with pytest.raises(InputError, match="blank"):
+        decode.load(encode(Image.fromarray(px, mode), "PNG"), gray="luma" if mode == "L" else "mean")

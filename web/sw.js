@@ -31,7 +31,10 @@ async function current() {
   return names.length ? caches.open(names[names.length - 1]) : null;
 }
 
-async function networkFirst(request, isManifest) {
+// The cache copy is written after the response has gone to the page (waitUntil), so no request
+// waits for a disk write; only a new build's manifest waits, for its precache.
+async function networkFirst(event, isManifest) {
+  const request = event.request;
   try {
     const response = await fetch(request);
     if (response.ok) {
@@ -40,8 +43,8 @@ async function networkFirst(request, isManifest) {
         const known = await caches.has(cacheName(manifest));
         if (!known) await precache(manifest); // a new build: swap the caches while the page loads
       }
-      const cache = await current();
-      if (cache) await cache.put(request, response.clone());
+      const copy = response.clone();
+      event.waitUntil(current().then((cache) => cache && cache.put(request, copy)));
     }
     return response;
   } catch (err) {
@@ -60,5 +63,5 @@ self.addEventListener("fetch", (event) => {
   if (event.request.method !== "GET" || url.origin !== scope.origin || !url.pathname.startsWith(scope.pathname)) return;
   const path = url.pathname.slice(scope.pathname.length);
   event.respondWith(HASHED.test(path) ? cacheFirst(event.request)
-    : networkFirst(event.request, path === "build-manifest.json"));
+    : networkFirst(event, path === "build-manifest.json"));
 });

@@ -182,24 +182,22 @@ def _integer_bins(h, w):
 
 @lru_cache(maxsize=SHAPE_CACHE)
 def _normalised_bins(h, w, bins, angular="all"):
-    """Ring index and weight of every kept coefficient of _half_spectrum, the flat positions of those
-    kept, and the total weight per ring (the same for every image of this shape, so counted once).
+    """Ring index of every coefficient of _half_spectrum (flat order), the rows of the stored half that
+    weigh 1 (flat slices), and the total weight per ring (the same for every image of this shape).
 
     Half-spectrum rows 1..ceil(w/2)-1 (frequencies along the width) stand for themselves and their
     mirror image, so they weigh 2: the weighted half-plane average equals the full-plane average exactly.
-    Frequencies beyond Nyquist along the shorter axis (the corners) are left out.
+    Row 0 and, for even w, the Nyquist row weigh 1. Frequencies beyond Nyquist along the shorter axis
+    (the corners) get the index bins · sectors, a spare ring that no feature reads: the rings are then
+    summed over the whole half spectrum in one pass, without first gathering the kept coefficients.
     With angular="axes", off-axis coefficients get ring index + bins (a second profile).
     """
     fx = np.fft.rfftfreq(w)[:, None]
     fy = np.fft.fftfreq(h)[None, :]
     r = 2.0 * np.sqrt(fy * fy + fx * fx)
     idx = np.floor(r * bins).astype(np.intp)
-    weight = np.full(fx.shape, 2.0)
-    weight[0, 0] = 1.0
-    if w % 2 == 0:
-        weight[-1, 0] = 1.0
-    weight = np.broadcast_to(weight, idx.shape)
-    keep = idx < bins
+    spare = bins * SECTORS[angular]
+    beyond = idx >= bins
     if angular != "all":
         angle = np.degrees(np.arctan2(np.abs(fy), np.abs(fx)))  # 0..90; mirrored coefficients share it
         from_axis = np.minimum(angle, 90.0 - angle)  # 0..45
@@ -207,8 +205,22 @@ def _normalised_bins(h, w, bins, angular="all"):
         if angular == "axes_diag":  # 0: on-axis, 1: between, 2: near a diagonal
             sector += from_axis >= 45.0 - DIAGONAL_DEGREES
         idx = idx + bins * sector
-    idx, weight = idx[keep], weight[keep]
-    return idx, weight, np.flatnonzero(keep), np.bincount(idx, weights=weight, minlength=bins * SECTORS[angular])
+    idx[beyond] = spare
+    idx = idx.ravel()
+    single = [slice(0, h)] + ([slice((fx.size - 1) * h, fx.size * h)] if w % 2 == 0 else [])
+    counts = 2 * np.bincount(idx, minlength=spare + 1)[:spare]
+    for rows in single:
+        counts -= np.bincount(idx[rows], minlength=spare + 1)[:spare]
+    return idx, tuple(single), counts.astype(np.float64)
+
+
+def _ring_sums(values, idx, single, n):
+    """Weighted sum of `values` (flat, _half_spectrum order) per ring: every coefficient twice, less once
+    for the rows that weigh 1. bincount casts float32 values to float64, where these sums are exact."""
+    sums = 2.0 * np.bincount(idx, weights=values, minlength=n + 1)[:n]
+    for rows in single:
+        sums -= np.bincount(idx[rows], weights=values[rows], minlength=n + 1)[:n]
+    return sums
 
 
 @lru_cache(maxsize=SHAPE_CACHE)
@@ -279,18 +291,17 @@ def _ring_blocks(x, cfg):
     """Windowed float image -> ([mean profile per sector] + [spread profile per sector], log power of
     its whole half spectrum). Profiles are in the config's units: log_scale · log|f|."""
     h, w = x.shape
-    idx, weight, kept, counts = _normalised_bins(h, w, cfg.bins, cfg.angular)
+    idx, single, counts = _normalised_bins(h, w, cfg.bins, cfg.angular)
     logpower = _log_power(_half_spectrum(x, cfg.fft_norm), cfg.eps)
-    mag = logpower.ravel()[kept]
+    mag = logpower.ravel()
     shape = (cfg.n_sectors, cfg.bins)
-    wmag = mag * weight
-    sums = np.bincount(idx, weights=wmag, minlength=counts.size).reshape(shape)
+    sums = _ring_sums(mag, idx, single, counts.size).reshape(shape)
     counts = counts.reshape(shape)
     keep = slice(int(cfg.drop_first), cfg.bins - int(cfg.drop_last))
     means = [_fill_rings(s, c) for s, c in zip(sums, counts)]
     blocks = [m[keep] for m in means]
     if cfg.ring_std:
-        squares = np.bincount(idx, weights=wmag * mag, minlength=counts.size).reshape(shape)
+        squares = _ring_sums(mag.astype(np.float64) ** 2, idx, single, counts.size).reshape(shape)
         for m, sq, c in zip(means, squares, counts):
             var = _fill_rings(sq, c) - m * m
             blocks.append(np.sqrt(np.maximum(var, 0.0))[keep])
