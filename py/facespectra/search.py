@@ -27,8 +27,6 @@ CANDIDATES = {
     # axes64 + 14 peak features at the 1/8-cycle grid points (up-sampling by 2, 4, 8 and JPEG blocks)
     "axes64g8": FeatureConfig(name="axes64g8", angular="axes", grid_peaks=8),
     "axes32g8": FeatureConfig(name="axes32g8", angular="axes", bins=32, grid_peaks=8),
-    # axes64g8 averaged as power (the log of each ring's mean |f|²) instead of as log magnitudes
-    "axes64g8p": FeatureConfig(name="axes64g8p", angular="axes", grid_peaks=8, average="power"),
 }
 SCORED = ("as_distributed", "jpeg_q95", "jpeg_q85", "jpeg_q75", "jpeg_q65")
 L2 = (1e-4, 1e-3, 1e-2)

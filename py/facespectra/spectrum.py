@@ -21,7 +21,6 @@ RADIAL_MODES = ("normalised", "integer")
 WINDOWS = ("none", "hann")
 CROPS = ("none", "center")
 ANGULAR = ("all", "axes", "axes_diag")
-AVERAGES = ("log", "power")
 AXIS_DEGREES = 15.0  # "axes": coefficients within this angle of the horizontal or vertical axis
 DIAGONAL_DEGREES = 15.0  # "axes_diag": also a sector within this angle of the diagonals
 # Each angular mode's sectors, in the order of their profiles in the vector (named for explanations).
@@ -32,7 +31,7 @@ SCALES = (1, 2)
 GRID_PERIODS = (0, 4, 8, 16)
 # Fields added after the first weights shipped: left out of to_dict() at their defaults, so older
 # weights and cache keys stay byte-identical.
-LATER_FIELDS = {"ring_std": False, "scales": 1, "grid_peaks": 0, "average": "log"}
+LATER_FIELDS = {"ring_std": False, "scales": 1, "grid_peaks": 0}
 
 
 @dataclass(frozen=True)
@@ -66,12 +65,6 @@ class FeatureConfig:
     # magnitude of the 3×3 bins at the point minus that of its neighbourhood, averaged over the
     # point's mirror images; last in the vector
     grid_peaks: int = 0
-    # how a ring (or a grid point's bins) is summarised: "log", the mean of the log magnitudes; "power",
-    # the log of the mean power |f|², in the same units. JPEG zeroes most fine-detail coefficients of a
-    # block, and the log of a near-zero coefficient is large and erratic: the mean of logs follows how
-    # many there are, the mean power follows the energy that is left. One logarithm per ring, not per
-    # coefficient, too.
-    average: str = "log"
 
     def __post_init__(self):
         checks = [
@@ -80,9 +73,6 @@ class FeatureConfig:
             (self.window in WINDOWS, f"window must be one of {WINDOWS}"),
             (self.crop in CROPS, f"crop must be one of {CROPS}"),
             (self.angular in ANGULAR, f"angular must be one of {ANGULAR}"),
-            (self.average in AVERAGES, f"average must be one of {AVERAGES}"),
-            (self.average == "log" or (self.radial == "normalised" and not self.ring_std),
-             "average='power' needs radial='normalised' and no ring_std (a spread of logs needs every log)"),
             (self.angular == "all" or self.radial == "normalised", f"angular={self.angular!r} needs radial='normalised'"),
             (isinstance(self.ring_std, bool), "ring_std must be true or false"),
             (self.scales in SCALES and isinstance(self.scales, int), f"scales must be one of {SCALES}"),
@@ -288,39 +278,34 @@ def radial_profile(gray, cfg):
         idx, n = _integer_bins(h, w)
         profile = np.bincount(idx, weights=mag.ravel(), minlength=n) / np.bincount(idx, minlength=n)
     else:
-        blocks, spectrum = _ring_blocks(x, cfg)
+        blocks, logpower = _ring_blocks(x, cfg)
         if cfg.scales == 2:
             blocks += _ring_blocks(_windowed(_halved(gray), cfg), cfg)[0]
         if cfg.grid_peaks:
-            blocks.append(_grid_peaks(spectrum, h, w, cfg))
+            blocks.append(_grid_peaks(logpower, h, w, cfg))
         return np.concatenate(blocks)
     return profile[int(cfg.drop_first): len(profile) - int(cfg.drop_last)]
 
 
 def _ring_blocks(x, cfg):
-    """Windowed float image -> ([mean profile per sector] + [spread profile per sector], its whole half
-    spectrum as the config averages it: power, or log power). Profiles are in the config's units:
-    log_scale · log|f|."""
+    """Windowed float image -> ([mean profile per sector] + [spread profile per sector], log power of
+    its whole half spectrum). Profiles are in the config's units: log_scale · log|f|."""
     h, w = x.shape
     idx, single, counts = _normalised_bins(h, w, cfg.bins, cfg.angular)
-    half = _half_spectrum(x, cfg.fft_norm)
-    spectrum = _power(half) if cfg.average == "power" else _log_power(half, cfg.eps)
-    mag = spectrum.ravel()
+    logpower = _log_power(_half_spectrum(x, cfg.fft_norm), cfg.eps)
+    mag = logpower.ravel()
     shape = (cfg.n_sectors, cfg.bins)
     sums = _ring_sums(mag, idx, single, counts.size).reshape(shape)
     counts = counts.reshape(shape)
     keep = slice(int(cfg.drop_first), cfg.bins - int(cfg.drop_last))
-    means = sums / np.maximum(counts, 1)  # empty rings (small images) are filled in by _fill_rings
-    if cfg.average == "power":
-        means = _log_power_of(means, cfg.eps)
-    means = [_fill_rings(m, c) for m, c in zip(means, counts)]
+    means = [_fill_rings(s, c) for s, c in zip(sums, counts)]
     blocks = [m[keep] for m in means]
     if cfg.ring_std:
         squares = _ring_sums(mag.astype(np.float64) ** 2, idx, single, counts.size).reshape(shape)
         for m, sq, c in zip(means, squares, counts):
-            var = _fill_rings(sq / np.maximum(c, 1), c) - m * m
+            var = _fill_rings(sq, c) - m * m
             blocks.append(np.sqrt(np.maximum(var, 0.0))[keep])
-    return [b * _units(cfg) for b in blocks], spectrum
+    return [b * _units(cfg) for b in blocks], logpower
 
 
 def _half_spectrum(x, norm):
@@ -348,18 +333,6 @@ def _log_power(f, eps):
     out += np.float32(eps * eps)
     np.log(out, out=out)
     return out
-
-
-def _power(f):
-    """|f|² of complex coefficients, float64 (the averages of cfg.average="power" are over power)."""
-    parts = f.view(np.float64)
-    np.square(parts, out=parts)
-    return parts[..., 0::2] + parts[..., 1::2]
-
-
-def _log_power_of(power, eps):
-    """log(power + eps²): the few averaged powers of cfg.average="power", in _log_power's units."""
-    return np.log(power + eps * eps)
 
 
 def _units(cfg):
@@ -424,29 +397,26 @@ def _grid_tables(h, w, period):
     return tuple(tables)
 
 
-def _grid_peaks(spectrum, h, w, cfg):
-    """Per grid point: the level of its peak bins minus that of its neighbourhood, each averaged as
-    cfg.average says. spectrum: what _ring_blocks averaged (power or log power) of the _half_spectrum
-    of the windowed image, h × w: that image's shape."""
-    flat = spectrum.ravel()
+def _grid_peaks(logpower, h, w, cfg):
+    """Per grid point: mean log magnitude of its peak bins minus that of its neighbourhood.
+    logpower: _log_power of the _half_spectrum of the windowed image, h × w: that image's shape."""
+    flat = logpower.ravel()
     peak, ring = _grid_tables(h, w, cfg.grid_peaks)
 
-    def level(pos, ids, counts):
-        mean = np.bincount(ids, weights=flat[pos], minlength=len(counts)) / counts
-        return _log_power_of(mean, cfg.eps) if cfg.average == "power" else mean
+    def mean_log(pos, ids, counts):
+        return np.bincount(ids, weights=flat[pos], minlength=len(counts)) / counts
 
-    return (level(*peak) - level(*ring)) * _units(cfg)
+    return (mean_log(*peak) - mean_log(*ring)) * _units(cfg)
 
 
-def _fill_rings(profile, counts):
-    """A ring profile with its empty rings (counts 0: small images leave some inner rings empty)
-    interpolated from the others."""
+def _fill_rings(sums, counts):
+    """Mean per ring; small images leave some inner rings empty: interpolate them."""
     filled = counts > 0
-    if filled.all():
-        return profile
-    centres = np.arange(len(profile))
-    profile = profile.copy()
-    profile[~filled] = np.interp(centres[~filled], centres[filled], profile[filled])
+    profile = np.empty(len(sums))
+    profile[filled] = sums[filled] / counts[filled]
+    if not filled.all():
+        centres = np.arange(len(sums))
+        profile[~filled] = np.interp(centres[~filled], centres[filled], profile[filled])
     return profile
 
 
