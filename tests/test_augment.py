@@ -51,22 +51,6 @@ def test_plan_is_reproducible_and_synthetic_only_for_reals():
     assert all(v.label(0) == 1 for v in plan.variants("abc", 0) if v.upsampler)
 
 
-def test_blurred_variants_lose_fine_detail_and_come_after_the_others():
-    src = augment.jpeg_bytes(_photo(256), 100)
-    sharp = np.asarray(Image.open(io.BytesIO(augment.apply(src, augment.Variant(quality=95)))).convert("L"), float)
-    soft = np.asarray(Image.open(io.BytesIO(augment.apply(src, augment.Variant(quality=95, blur=2.0)))).convert("L"), float)
-    assert _ring_energy(soft, 0.25, 0.5) < 0.5 * _ring_energy(sharp, 0.25, 0.5)
-    plain = augment.AugmentPlan(n_jpeg=3, n_resized=2, n_synthetic=1, seed=4)
-    blurred = augment.AugmentPlan(n_jpeg=3, n_resized=2, n_synthetic=1, n_blurred=2, seed=4)
-    for label in (0, 1):
-        before = plain.variants("abc", label)
-        after = blurred.variants("abc", label)
-        assert after[:len(before)] == before  # the other variants (and their cache entries) stay the same
-        assert len(after) == len(before) + 2 and all(0.5 <= v.blur <= 3.0 and v.quality for v in after[len(before):])
-    # a cache key names blur only when there is one, so every earlier key is unchanged
-    assert "blur" not in augment.Variant(quality=75).key() and "blur=2.0" in augment.Variant(blur=2.0).key()
-
-
 def _ring_energy(gray, lo, hi):
     f = np.abs(np.fft.fft2(gray - gray.mean()))
     fy, fx = np.meshgrid(np.fft.fftfreq(gray.shape[0]), np.fft.fftfreq(gray.shape[1]), indexing="ij")

@@ -13,7 +13,7 @@ import io
 from dataclasses import asdict, dataclass
 
 import numpy as np
-from PIL import Image, ImageFilter
+from PIL import Image
 
 from . import decode
 
@@ -31,17 +31,13 @@ class Variant:
     cy: float = 0.5
     upsampler: str = ""  # non-empty: a synthetic fake made by upsamplers.make(upsampler, seed)
     seed: int = 0
-    blur: float = 0.0  # >0: Gaussian blur of this radius (pixels) before the re-encode
-
-    # fields added after the first cache entries: left out of key() at their defaults, so those stay valid
-    LATER = {"blur": 0.0}
 
     @property
     def identity(self):
         return self == Variant()
 
     def key(self):
-        return ",".join(f"{k}={v}" for k, v in asdict(self).items() if self.LATER.get(k, object()) != v)
+        return ",".join(f"{k}={v}" for k, v in asdict(self).items())
 
     def label(self, source_label):
         return 1 if self.upsampler else source_label
@@ -89,8 +85,6 @@ def apply(data, variant):
         img = crop(img, variant.crop, variant.cx, variant.cy)
     if variant.side:
         img = downscale(img, variant.side)
-    if variant.blur:
-        img = img.filter(ImageFilter.GaussianBlur(variant.blur))
     return jpeg_bytes(img, variant.quality) if variant.quality else png_bytes(img)
 
 
@@ -106,9 +100,6 @@ class AugmentPlan:
     n_jpeg: int = 8  # full-size re-encodes at distinct random qualities from QUALITIES (8 of 9 won CV over 4)
     n_resized: int = 2  # cropped and/or downscaled, then re-encoded
     n_synthetic: int = 0  # synthetic fakes per *real* image (upsampled through a random network)
-    # blurred full-size re-encodes (both classes), as Wang et al. (CVPR 2020) train their detector: with
-    # the finest detail gone from both classes, the model must also use what survives blur and JPEG
-    n_blurred: int = 0
     keep_original: bool = True
     seed: int = 0
 
@@ -128,7 +119,4 @@ class AugmentPlan:
             for _ in range(self.n_synthetic):
                 out.append(Variant(quality=int(rng.choice(QUALITIES)), upsampler=str(rng.choice(KINDS)),
                                    seed=int(rng.integers(2**31))))
-        # drawn last, so the variants above stay what they were without blurred ones
-        for _ in range(self.n_blurred):
-            out.append(Variant(quality=int(rng.choice(QUALITIES)), blur=float(np.round(rng.uniform(0.5, 3.0), 2))))
         return out
