@@ -216,7 +216,7 @@ def _normalised_bins(h, w, bins, angular="all"):
 
 def _ring_sums(values, idx, single, n):
     """Weighted sum of `values` (flat, _half_spectrum order) per ring: every coefficient twice, less once
-    for the rows that weigh 1. bincount casts float32 values to float64, where these sums are exact."""
+    for the rows that weigh 1. bincount adds in float64 whatever the values' type."""
     sums = 2.0 * np.bincount(idx, weights=values, minlength=n + 1)[:n]
     for rows in single:
         sums -= np.bincount(idx[rows], weights=values[rows], minlength=n + 1)[:n]
