@@ -24,7 +24,12 @@ self.addEventListener("install", (event) => {
     .then((r) => r.json()).then(precache).then(() => self.skipWaiting()));
 });
 
-self.addEventListener("activate", (event) => event.waitUntil(self.clients.claim()));
+// Navigation preload: the page's own request goes to the network while this worker starts up,
+// instead of after it (where the browser supports it).
+self.addEventListener("activate", (event) => event.waitUntil(Promise.all([
+  self.clients.claim(),
+  self.registration.navigationPreload ? self.registration.navigationPreload.enable() : null,
+])));
 
 async function current() {
   const names = (await caches.keys()).filter((n) => n.startsWith(PREFIX));
@@ -36,7 +41,7 @@ async function current() {
 async function networkFirst(event, isManifest) {
   const request = event.request;
   try {
-    const response = await fetch(request);
+    const response = (await event.preloadResponse) || await fetch(request);
     if (response.ok) {
       if (isManifest) {
         const manifest = await response.clone().json();
