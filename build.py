@@ -205,7 +205,8 @@ def write_lock(pyo, lock, files):
 
 
 def precompile(pyo, runtime, weights):
-    """Replace the stdlib zip and wheels in pyo by copies whose imported modules are bytecode (scripts/precompile.py)."""
+    """Replace the stdlib zip and wheels in pyo by copies whose imported modules are bytecode, and the
+    runtime zip by one with bytecode beside its sources (scripts/precompile.py)."""
     node = shutil.which("node")
     if node is None:
         raise BuildError("node is needed to precompile the Python modules: install Node.js (it comes with npm)")
@@ -215,7 +216,7 @@ def precompile(pyo, runtime, weights):
         if result.returncode != 0:
             raise BuildError("precompiling in Pyodide failed:\n" + result.stderr[-2000:])
         for path in Path(out).iterdir():
-            shutil.move(str(path), pyo / path.name)
+            shutil.move(str(path), runtime if path.name == runtime.name else pyo / path.name)
 
 
 def short_hash(*paths):

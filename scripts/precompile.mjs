@@ -1,6 +1,7 @@
 // build.py's bytecode step: runs scripts/precompile.py inside the Pyodide being shipped.
 //   node scripts/precompile.mjs PYODIDE_DIR RUNTIME_ZIP WEIGHTS OUT_DIR
-// PYODIDE_DIR holds the (slim) core, wheels and lock; OUT_DIR receives the rewritten stdlib zip and wheels.
+// PYODIDE_DIR holds the (slim) core, wheels and lock; OUT_DIR receives the rewritten stdlib zip, wheels and
+// runtime zip (same file names).
 import fs from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
@@ -17,7 +18,8 @@ py.FS.mkdirTree("/host");
 py.FS.mount(py.FS.filesystems.NODEFS, { root: "/" }, "/host");
 const host = (p) => "/host" + p;
 const wheels = Object.values(lock.packages).map((p) => host(path.join(pyodideDir, p.file_name)));
-py.globals.set("ARGS", py.toPy([host(weights), host(path.join(pyodideDir, "python_stdlib.zip")), wheels, host(outDir)]));
+py.globals.set("ARGS", py.toPy([host(weights), host(path.join(pyodideDir, "python_stdlib.zip")), wheels,
+                                  host(runtimeZip), host(outDir)]));
 const n = py.runPython(`
 import sys
 sys.path[:0] = ["/home/pyodide/runtime", ${JSON.stringify(host(root))}]

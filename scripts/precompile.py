@@ -6,17 +6,21 @@ learnt by running scripts/runtime_probe.py first, in a fresh interpreter (before
 modules become unchecked-hash .pyc members (never checked against a source that is not shipped),
 every other member stays as it was. The stdlib zip's copies of frozen modules are dropped: the
 interpreter never reads them. Standard-library bytecode is compiled as `python -OO` would
-(no docstrings, no asserts); numpy and Pillow keep both, as they are tested that way.
+(no docstrings, no asserts); numpy and Pillow keep both, as they are tested that way, and so do our
+runtime modules, whose bytecode goes beside their sources (in __pycache__, where the import system
+looks first): the page's tracebacks keep their lines and anyone can read what runs.
 """
 
 import importlib.util
 import marshal
 import sys
+import zipfile
 
 from scripts import slim
 
 STDLIB_ZIP = "/lib/python312.zip/"
 SITE_PACKAGES = "/lib/python3.12/site-packages/"
+RUNTIME = "/home/pyodide/runtime/"  # where web/worker.js (and precompile.mjs) unpack the runtime zip
 STDLIB_OPTIMIZE = 2
 PACKAGE_OPTIMIZE = 0
 
@@ -45,12 +49,30 @@ def compiler(prefix, imported, optimize):
     return transform
 
 
-def main(modules, stdlib_zip, wheels, out_dir):
-    """Rewrite the stdlib zip and the wheels into out_dir; -> number of modules compiled."""
+def with_bytecode(src, dest, imported):
+    """Copy the runtime zip src to dest, adding an unchecked-hash .pyc in __pycache__ for each imported
+    module (fixed timestamps, as slim.rewrite writes, so the archive's hash follows its content)."""
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dest, "w") as zout:
+        for info in zin.infolist():
+            source = zin.read(info)
+            members = [(info.filename, source)]
+            path = RUNTIME + info.filename
+            if path in imported:
+                pyc = importlib.util.cache_from_source(path)[len(RUNTIME):]
+                members.append((pyc, bytecode(source, path, PACKAGE_OPTIMIZE)))
+            for name, data in members:
+                out = zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0))
+                out.compress_type = zipfile.ZIP_DEFLATED
+                zout.writestr(out, data, compresslevel=9)
+
+
+def main(modules, stdlib_zip, wheels, runtime_zip, out_dir):
+    """Rewrite the stdlib zip, the wheels and the runtime zip into out_dir; -> number of modules compiled."""
     imported, frozen_members = imported_files(modules)
     slim.rewrite(stdlib_zip, f"{out_dir}/python_stdlib.zip", frozen_members.__contains__,
                  compiler(STDLIB_ZIP, imported, STDLIB_OPTIMIZE))
     for wheel in wheels:
         slim.rewrite(wheel, f"{out_dir}/{wheel.rsplit('/', 1)[-1]}", lambda name: False,
                      compiler(SITE_PACKAGES, imported, PACKAGE_OPTIMIZE))
-    return sum(f.startswith((STDLIB_ZIP, SITE_PACKAGES)) for f in imported)
+    with_bytecode(runtime_zip, f"{out_dir}/{runtime_zip.rsplit('/', 1)[-1]}", imported)
+    return sum(f.startswith((STDLIB_ZIP, SITE_PACKAGES, RUNTIME)) for f in imported)
