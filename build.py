@@ -321,7 +321,10 @@ class StaticHandler(http.server.SimpleHTTPRequestHandler):
         super().end_headers()
 
     def send_head(self):
-        path = Path(self.translate_path(self.path.split("?", 1)[0]))
+        url = self.path.split("?", 1)[0]
+        path = Path(self.translate_path(url))
+        if url.endswith("/") and path.is_dir():
+            path = path / "index.html"  # the page itself, gzipped as a static host sends it
         gz = path.with_name(path.name + ".gz")
         if "gzip" in self.headers.get("Accept-Encoding", "") and path.is_file() and gz.is_file():
             data = gz.read_bytes()

@@ -1,5 +1,6 @@
 """build.py: verified Pyodide files only, refuses bad weights, and serves like a careful static host."""
 
+import gzip
 import json
 import urllib.request
 
@@ -66,6 +67,9 @@ def test_dev_server_sends_csp_gzip_and_long_cache_for_hashed_assets(dist_dir):
             assert "default-src 'self'" in resp.headers["Content-Security-Policy"]
         with urllib.request.urlopen(srv.base_url) as resp:
             assert resp.headers["Cache-Control"] == "no-cache"
+        with urllib.request.urlopen(urllib.request.Request(srv.base_url, headers={"Accept-Encoding": "gzip"})) as resp:
+            assert resp.headers["Content-Encoding"] == "gzip"  # the page at its folder's address too
+            assert b"<title>facespectra" in gzip.decompress(resp.read())
         with pytest.raises(urllib.error.HTTPError):
             urllib.request.urlopen(srv.base_url.replace("/facespectra/", "/") + "index.html")
     finally:
