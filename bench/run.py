@@ -5,10 +5,10 @@
 
 Measures, against dist/ served by build.py's dev server (gzip, immutable caching) in Debian's
 Chromium: navigation -> ready (cold: fresh context; warm: second visit in the same context, after
-the first has saved the app for offline use), the
-bytes transferred before the first verdict, ms per image inside the worker (the `ms` field of the
-result message: the Python call only; every worker first checks each image once, as CPython is
-warmed) against CPython running the same modules, a batch of 100 1024² images, and the trainer's
+the first has saved the app for offline use), the bytes transferred before the first verdict, ms
+per image inside the worker (the `ms` field of the result message: the Python call only; every
+worker first checks each image once, as CPython is warmed) against CPython running the same
+modules, a batch of 100 1024² images, and the trainer's
 feature extraction (all cores; cold and warm cache). Page and CPython timings alternate call by call
 (batch by batch), so a ratio compares the two under the same load of a shared host. Numbers go to
 bench/results/<timestamp>.json (or --out) so runs can be compared with --compare.
