@@ -185,11 +185,9 @@ def runtime_zip(dest):
 
     Fixed timestamps keep the archive, and so its hashed name, the same for the same sources.
     """
-    with zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as zf:
+    with zipfile.ZipFile(dest, "w") as zf:
         for name in RUNTIME_MODULES:
-            info = zipfile.ZipInfo(f"facespectra/{name}", date_time=(2020, 1, 1, 0, 0, 0))
-            info.compress_type = zipfile.ZIP_DEFLATED
-            zf.writestr(info, (PY_PACKAGE / name).read_bytes())
+            slim.write_member(zf, f"facespectra/{name}", (PY_PACKAGE / name).read_bytes())
     return dest
 
 

@@ -50,20 +50,15 @@ def compiler(prefix, imported, optimize):
 
 
 def with_bytecode(src, dest, imported):
-    """Copy the runtime zip src to dest, adding an unchecked-hash .pyc in __pycache__ for each imported
-    module (fixed timestamps, as slim.rewrite writes, so the archive's hash follows its content)."""
+    """Copy the runtime zip src to dest, adding an unchecked-hash .pyc in __pycache__ for each imported module."""
     with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dest, "w") as zout:
         for info in zin.infolist():
             source = zin.read(info)
-            members = [(info.filename, source)]
+            slim.write_member(zout, info.filename, source)
             path = RUNTIME + info.filename
             if path in imported:
                 pyc = importlib.util.cache_from_source(path)[len(RUNTIME):]
-                members.append((pyc, bytecode(source, path, PACKAGE_OPTIMIZE)))
-            for name, data in members:
-                out = zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0))
-                out.compress_type = zipfile.ZIP_DEFLATED
-                zout.writestr(out, data, compresslevel=9)
+                slim.write_member(zout, pyc, bytecode(source, path, PACKAGE_OPTIMIZE))
 
 
 def main(modules, stdlib_zip, wheels, runtime_zip, out_dir):

@@ -75,11 +75,16 @@ def rewrite(src, dest, dropped, transform=None):
         for info, name, data in members:
             if name.endswith(".dist-info/RECORD"):
                 data = _record(data, gone, renamed)
-            out = zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0))
-            out.external_attr = info.external_attr
-            out.compress_type = zipfile.ZIP_DEFLATED
-            zout.writestr(out, data, compresslevel=9)
+            write_member(zout, name, data, info.external_attr)
     return len(gone)
+
+
+def write_member(zout, name, data, external_attr=0):
+    """One deterministic member: fixed timestamp, deflate level 9, so an archive's hash follows its content."""
+    out = zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0))
+    out.external_attr = external_attr
+    out.compress_type = zipfile.ZIP_DEFLATED
+    zout.writestr(out, data, compresslevel=9)
 
 
 def _record(data, gone, renamed):
