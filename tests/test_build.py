@@ -2,6 +2,7 @@
 
 import gzip
 import json
+import re
 import urllib.request
 
 import pytest
@@ -79,8 +80,6 @@ def test_dev_server_sends_csp_gzip_and_long_cache_for_hashed_assets(dist_dir):
 def test_the_page_preloads_every_module_its_script_imports():
     """A module missing from the preload list would be fetched only after the one importing it, one
     level later: the worker, created at the bottom of app.js's graph, would start later."""
-    import re
-
     web = build.ROOT / "web"
     imported = set()
     todo = ["app.js"]
