@@ -1,0 +1,34 @@
+"""scripts/synthetic_recall.py: fakes made only from the weights' own held-out real photos, and counted right."""
+
+import numpy as np
+
+from conftest import encode, small_model, texture
+from facespectra.train import split_items
+from scripts import synthetic_recall
+
+
+def _folder(tmp_path, n_real=6, n_fake=4):
+    for label, n in (("real", n_real), ("fake", n_fake)):
+        (tmp_path / label).mkdir()
+        for i in range(n):
+            (tmp_path / label / f"{i}.png").write_bytes(encode(texture(96, seed=10 * i + len(label)), "PNG"))
+    return tmp_path
+
+
+def test_only_the_held_out_real_photos_of_the_weights_split_are_used(tmp_path):
+    data = _folder(tmp_path)
+    model = small_model()
+    model.provenance = {"split": {"test_fraction": 0.5, "seed": 3}}
+    paths = synthetic_recall.held_out_reals(data, model)
+    test = split_items(np.array([0] * 6 + [1] * 4), 0.5, 3)  # discover lists reals first, sorted
+    assert [p.name for p in paths] == [f"{i}.png" for i in range(6) if test[i]]
+    assert all(p.parent.name == "real" for p in paths) and len(paths) == 3
+
+
+def test_recall_counts_the_fakes_called_fake(tmp_path):
+    paths = sorted(_folder(tmp_path, n_real=3, n_fake=0).glob("real/*.png"))
+    model = small_model()
+    model.threshold = 0.0  # every probability reaches it: all called fake
+    assert synthetic_recall.recall(paths, model, "nearest", 85) == 1.0
+    model.threshold = 1.01  # none does
+    assert synthetic_recall.recall(paths, model, "nearest", 0) == 0.0
