@@ -127,8 +127,9 @@ def test_flags_uncertain_band_thumbnails_and_bars(app, model):
     wait_labelled(app, labelled(app) + len(files))
     row = lambda n: app.locator("[data-testid=result]", has=app.locator(".file-name", has_text=n)).first
     assert row("tiny.png").get_attribute("data-flags") == "small"
-    assert "heavy-jpeg" in row("q20.jpg").get_attribute("data-flags")
-    assert "JPEG compression" in row("q20.jpg").locator(".flag").first.text_content()
+    assert row("q20.jpg").get_attribute("data-flags") == "under-1024 heavy-jpeg"
+    assert "JPEG compression" in row("q20.jpg").locator(".flag[data-flag=heavy-jpeg]").text_content()
+    assert "1024-px faces" in row("q20.jpg").locator(".flag[data-flag=under-1024]").text_content()
     band = f"between {100 * (model.threshold - 0.1):.0f}% and {100 * (model.threshold + 0.1):.0f}%"  # table.js UNCERTAIN_BAND
     assert band in app.locator("#band").text_content()
     if unsure:

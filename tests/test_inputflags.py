@@ -25,12 +25,15 @@ def test_jpeg_quality_is_read_back_from_the_tables(quality):
 
 
 def test_flags_name_small_heavily_compressed_and_upscaled_inputs(model):
-    assert classify_bytes(encode(texture(512, seed=1), "PNG"), model)["flags"] == []
-    assert classify_bytes(encode(texture(128, seed=1), "PNG"), model)["flags"] == ["small"]
+    assert classify_bytes(encode(texture(1024, seed=1), "PNG"), model)["flags"] == []
+    assert classify_bytes(encode(texture(1100, seed=1).crop((0, 0, 1100, 1024)), "PNG"), model)["flags"] == []
+    assert classify_bytes(encode(texture(512, seed=1), "PNG"), model)["flags"] == ["under-1024"]
+    assert classify_bytes(encode(texture(1100, seed=1).crop((0, 0, 1100, 1023)), "PNG"), model)["flags"] == ["under-1024"]
+    assert classify_bytes(encode(texture(128, seed=1), "PNG"), model)["flags"] == ["small"]  # not both
     assert "heavy-jpeg" in classify_bytes(encode(texture(512, seed=1), "JPEG", quality=25), model)["flags"]
     upscaled = texture(128, seed=3).resize((512, 512), Image.BICUBIC)
     assert "little-detail" in classify_bytes(encode(upscaled, "PNG"), model)["flags"]
-    assert set(MESSAGES) == {"small", "heavy-jpeg", "little-detail"}
+    assert set(MESSAGES) == {"small", "under-1024", "heavy-jpeg", "little-detail"}
 
 
 def test_errors_carry_no_flags(model):

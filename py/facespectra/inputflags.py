@@ -2,6 +2,9 @@
 
 Three checks, all cheap: the header's size, the JPEG quantisation tables (read from the header,
 no decoding) and the high-frequency end of the features already computed for the verdict.
+The size checks are the ones the model card calls for: a face downscaled for the web (512 px)
+is its worst case, near chance, and the header cannot say whether an image was downscaled, only
+that it is smaller than the faces the model learnt from.
 numpy + Pillow + standard library only: the page runs this module in Pyodide.
 """
 
@@ -10,6 +13,7 @@ import numpy as np
 from . import decode
 
 SMALL_SIDE = 256  # the training faces are 1024 px; below this most of the spectrum is missing
+TRAINING_SIDE = 1024  # the training faces' size (and the extractor's largest centre crop)
 LOW_JPEG_QUALITY = 50  # libjpeg quality estimated from the luminance table
 # The band whose level reveals missing fine detail, and how far below the real photos' mean
 # (in their standard deviations, averaged over the band) counts as "not like any training image".
@@ -18,6 +22,8 @@ DETAIL_Z = -2.5
 
 MESSAGES = {
     "small": "small image: the model learnt from faces of about 1024 px, so this verdict is weaker",
+    "under-1024": "smaller than the 1024-px faces the model learnt from: if downscaled, as websites do, "
+                  "the verdict may be little better than a guess",
     "heavy-jpeg": "heavy JPEG compression: it wipes out the fine detail the model reads",
     "little-detail": "very little fine detail for its size: probably upscaled, strongly resized or smoothed",
 }
@@ -57,6 +63,8 @@ def input_flags(data, features, model):
     flags = []
     if min(img.size) < SMALL_SIDE:
         flags.append("small")
+    elif min(img.size) < TRAINING_SIDE:
+        flags.append("under-1024")
     tables = getattr(img, "quantization", None) or {}
     quality = jpeg_quality(tables[0]) if 0 in tables else None
     if quality is not None and quality < LOW_JPEG_QUALITY:
