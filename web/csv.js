@@ -1,4 +1,4 @@
-// The results as CSV (RFC 4180, UTF-8): name,label,p_fake,flags,error — the CLI's columns plus flags.
+// The results as CSV (RFC 4180, UTF-8): name,label,p_fake,flags,error — the CLI's columns (its "path" is "name").
 // A spreadsheet runs a cell that starts with = + - @ as a formula: a file named "=HYPERLINK(…)" must
 // stay text, so such cells get a leading apostrophe (OWASP's CSV-injection advice).
 const defuse = (value) => (/^[=+\-@\t\r]/.test(value) ? `'${value}` : value);

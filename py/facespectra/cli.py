@@ -72,17 +72,18 @@ def _row(path, problem, model):
     from .errors import InputError
 
     if problem:
-        return {"label": "error", "p_fake": None, "error": problem}
+        return {"label": "error", "p_fake": None, "flags": [], "error": problem}
     try:
         data = read_input(path)
     except OSError as exc:
-        return {"label": "error", "p_fake": None, "error": f"cannot read file: {exc.strerror or exc}"}
+        return {"label": "error", "p_fake": None, "flags": [], "error": f"cannot read file: {exc.strerror or exc}"}
     except InputError as exc:
-        return {"label": "error", "p_fake": None, "error": str(exc)}
+        return {"label": "error", "p_fake": None, "flags": [], "error": str(exc)}
     try:
         return classify_bytes(data, model)
     except Exception as exc:  # a bug must cost one row, not the batch; the message asks for a report
-        return {"label": "error", "p_fake": None, "error": f"internal error, please report: {type(exc).__name__}: {exc}"}
+        return {"label": "error", "p_fake": None, "flags": [],
+                "error": f"internal error, please report: {type(exc).__name__}: {exc}"}
 
 
 def cmd_predict(args):
@@ -96,13 +97,13 @@ def cmd_predict(args):
         return 2
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(["path", "label", "p_fake", "error"])
+    writer.writerow(["path", "label", "p_fake", "flags", "error"])  # the page's CSV has the same columns
     n_err = 0
     for path, problem in iter_files(args.paths):
         row = _row(path, problem, model)
         n_err += row["label"] == "error"
         p = "" if row["p_fake"] is None else repr(row["p_fake"])
-        writer.writerow([display_path(path), row["label"], p, row["error"] or ""])
+        writer.writerow([display_path(path), row["label"], p, ";".join(row["flags"]), row["error"] or ""])
         if args.csv is None:  # the CSV is UTF-8 whatever the terminal's locale
             sys.stdout.buffer.write(buf.getvalue().encode("utf-8"))
             sys.stdout.buffer.flush()
@@ -120,7 +121,7 @@ def cmd_predict(args):
 def build_parser():
     parser = argparse.ArgumentParser(prog="facespectra", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("predict", help="classify image files or folders; writes CSV path,label,p_fake,error",
+    p = sub.add_parser("predict", help="classify image files or folders; writes CSV path,label,p_fake,flags,error",
                        description="Classify images as real or fake. Folders are searched recursively. "
                                    "A file that cannot be read gets label=error and a message; the rest still run.")
     p.add_argument("paths", nargs="+", metavar="PATH", help="image files or folders")
