@@ -54,6 +54,7 @@ RUNTIME_MODULES = ("__init__.py", "errors.py", "decode.py", "spectrum.py", "mode
 HASH_LEN = 10
 IMMUTABLE = re.compile(rf"-[0-9a-f]{{{HASH_LEN}}}(\.[a-z]+|/)")
 NOT_PRECACHED = ("build-manifest.json",)
+WORKER_BUILD = "/*{{BUILD}}*/ null"  # in web/worker.js: replaced by this build's file names
 GZIP_SUFFIXES = (".js", ".mjs", ".css", ".html", ".json", ".wasm", ".webmanifest", ".svg")
 
 CSP = "; ".join([
@@ -250,6 +251,17 @@ def write_manifest(staging, packages, pyodide_dir, runtime, weights):
                          if p.is_file() and p.suffix != ".gz" and p.name not in NOT_PRECACHED),
     }
     (staging / "build-manifest.json").write_text(json.dumps(manifest, indent=1))
+    return manifest
+
+
+def write_worker_build(staging, manifest):
+    """Put what the worker loads into worker.js itself (one request fewer before Pyodide starts)."""
+    worker = staging / "worker.js"
+    source = worker.read_text()
+    if WORKER_BUILD not in source:
+        raise BuildError(f"web/worker.js lacks the placeholder {WORKER_BUILD}")
+    fields = {k: manifest[k] for k in ("pyodideDir", "packages", "runtime", "weights", "loadBytes")}
+    worker.write_text(source.replace(WORKER_BUILD, json.dumps(fields)))
 
 
 def build(dist=DIST, weights=WEIGHTS, offline=False):
@@ -273,7 +285,7 @@ def build(dist=DIST, weights=WEIGHTS, offline=False):
         pyo.rename(staging / pyodide_dir)
         runtime = place_hashed(runtime)
         weights_name = place_hashed(Path(shutil.copy2(weights, staging / "model.json")))
-        write_manifest(staging, sorted(files), pyodide_dir, runtime, weights_name)
+        write_worker_build(staging, write_manifest(staging, sorted(files), pyodide_dir, runtime, weights_name))
         html = (staging / "index.html").read_text()
         (staging / "index.html").write_text(html.replace("{{CSP}}", CSP))
         for path in staging.rglob("*"):

@@ -92,3 +92,14 @@ def test_the_page_preloads_every_module_its_script_imports():
     preloaded = set(re.findall(r'<link rel="modulepreload" href="([\w.]+)">', (web / "index.html").read_text()))
     assert imported, "no imports found in app.js: the pattern above is out of date"
     assert preloaded == imported
+
+
+def test_the_worker_carries_its_builds_file_names(dist_dir, tmp_path):
+    """The worker starts Pyodide without fetching build-manifest.json: the names are written into it."""
+    manifest = json.loads((dist_dir / "build-manifest.json").read_text())
+    embedded = re.search(r"^const BUILD = (\{.*\});$", (dist_dir / "worker.js").read_text(), flags=re.M)
+    assert embedded and json.loads(embedded.group(1)) == {k: manifest[k] for k in
+                                                          ("pyodideDir", "packages", "runtime", "weights", "loadBytes")}
+    (tmp_path / "worker.js").write_text("const BUILD = null;\n")
+    with pytest.raises(build.BuildError, match="placeholder"):
+        build.write_worker_build(tmp_path, manifest)

@@ -45,10 +45,14 @@ def explain_js(data, features):
     return json.dumps(explain_bytes(data.to_bytes(), json.loads(features), MODEL))
 `;
 
+// This build's files, as in build-manifest.json (names and byte total): build.py writes them in here,
+// so the worker starts Pyodide without first fetching the manifest.
+const BUILD = /*{{BUILD}}*/ null;
+
 let pyodide = null;
 
 async function start() {
-  const manifest = await (await fetch(new URL("build-manifest.json", base))).json();
+  const manifest = BUILD;
   countDownloads(manifest.loadBytes);
   const indexURL = new URL(manifest.pyodideDir, base).href;
   const { loadPyodide } = await import(indexURL + "pyodide.mjs");
