@@ -52,14 +52,13 @@ const BUILD = /*{{BUILD}}*/ null;
 let pyodide = null;
 
 async function start() {
-  const manifest = BUILD;
-  countDownloads(manifest.loadBytes);
-  const indexURL = new URL(manifest.pyodideDir, base).href;
+  countDownloads(BUILD.loadBytes);
+  const indexURL = new URL(BUILD.pyodideDir, base).href;
   const { loadPyodide } = await import(indexURL + "pyodide.mjs");
-  pyodide = await loadPyodide({ indexURL, packages: manifest.packages });
+  pyodide = await loadPyodide({ indexURL, packages: BUILD.packages });
   const [runtime, weights] = await Promise.all([
-    fetch(new URL(manifest.runtime, base)).then((r) => r.arrayBuffer()),
-    fetch(new URL(manifest.weights, base)).then((r) => r.text()),
+    fetch(new URL(BUILD.runtime, base)).then((r) => r.arrayBuffer()),
+    fetch(new URL(BUILD.weights, base)).then((r) => r.text()),
   ]);
   pyodide.unpackArchive(runtime, "zip", { extractDir: "/home/pyodide/runtime" });
   pyodide.runPython("import sys; sys.path.insert(0, '/home/pyodide/runtime')");
