@@ -123,8 +123,9 @@ def test_flags_uncertain_band_thumbnails_and_bars(app, model):
     unsure = next(((n, d) for n, d in candidates if abs(classify_bytes(d, model)["p_fake"] - model.threshold) < 0.1), None)
     files = [("tiny.png", encode(texture(100, seed=41), "PNG")),
              ("q20.jpg", encode(texture(400, seed=42), "JPEG", quality=20))] + ([unsure] if unsure else [])
+    before = labelled(app)  # counted before the drop: a fast row must not raise the target out of reach
     drop_files(app, files)
-    wait_labelled(app, labelled(app) + len(files))
+    wait_labelled(app, before + len(files))
     row = lambda n: app.locator("[data-testid=result]", has=app.locator(".file-name", has_text=n)).first
     assert row("tiny.png").get_attribute("data-flags") == "small"
     assert row("q20.jpg").get_attribute("data-flags") == "under-1024 heavy-jpeg"
@@ -144,8 +145,9 @@ def test_flags_uncertain_band_thumbnails_and_bars(app, model):
 def test_explanation_draws_spectra_bands_and_picture(app, model):
     """Item 4: the selected file's spectrum against the references, the bands that pushed it, the 2-D spectrum."""
     data = encode(texture(320, seed=50, upsample=2), "JPEG", quality=92)
+    before = labelled(app)
     drop_files(app, [("explain-me.jpg", data)])
-    wait_labelled(app, labelled(app) + 1)
+    wait_labelled(app, before + 1)
     row = app.locator("[data-testid=result]", has=app.locator(".file-name", has_text="explain-me.jpg")).first
     row.get_by_role("button", name="Why?").click()
     section = app.locator("[data-testid=explanation]")
