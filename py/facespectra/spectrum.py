@@ -207,11 +207,8 @@ def _normalised_bins(h, w, bins, angular="all"):
         idx = idx + bins * sector
     idx[beyond] = spare
     idx = idx.ravel()
-    single = [slice(0, h)] + ([slice((fx.size - 1) * h, fx.size * h)] if w % 2 == 0 else [])
-    counts = 2 * np.bincount(idx, minlength=spare + 1)[:spare]
-    for rows in single:
-        counts -= np.bincount(idx[rows], minlength=spare + 1)[:spare]
-    return idx, tuple(single), counts.astype(np.float64)
+    single = (slice(0, h),) + ((slice((fx.size - 1) * h, fx.size * h),) if w % 2 == 0 else ())
+    return idx, single, _ring_sums(np.ones(idx.size), idx, single, spare)
 
 
 def _ring_sums(values, idx, single, n):
