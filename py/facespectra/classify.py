@@ -9,6 +9,11 @@ from .inputflags import input_flags
 from .spectrum import extract
 
 
+def error_row(message):
+    """The row of a file that could not be classified."""
+    return {"label": "error", "p_fake": None, "features": None, "flags": [], "error": message}
+
+
 def classify_bytes(data, model):
     """Bytes -> {"label", "p_fake", "features", "flags", "error"}; label is "real", "fake" or "error".
 
@@ -17,7 +22,7 @@ def classify_bytes(data, model):
     try:
         feats = extract(data, model.config)
     except InputError as exc:
-        return {"label": "error", "p_fake": None, "features": None, "flags": [], "error": str(exc)}
+        return error_row(str(exc))
     p_fake = float(model.predict_proba(feats)[0, 1])
     label = "fake" if p_fake >= model.threshold else "real"
     return {"label": label, "p_fake": p_fake, "features": feats.tolist(),

@@ -68,22 +68,21 @@ def display_path(path):
 
 
 def _row(path, problem, model):
-    from .classify import classify_bytes
+    from .classify import classify_bytes, error_row
     from .errors import InputError
 
     if problem:
-        return {"label": "error", "p_fake": None, "flags": [], "error": problem}
+        return error_row(problem)
     try:
         data = read_input(path)
     except OSError as exc:
-        return {"label": "error", "p_fake": None, "flags": [], "error": f"cannot read file: {exc.strerror or exc}"}
+        return error_row(f"cannot read file: {exc.strerror or exc}")
     except InputError as exc:
-        return {"label": "error", "p_fake": None, "flags": [], "error": str(exc)}
+        return error_row(str(exc))
     try:
         return classify_bytes(data, model)
     except Exception as exc:  # a bug must cost one row, not the batch; the message asks for a report
-        return {"label": "error", "p_fake": None, "flags": [],
-                "error": f"internal error, please report: {type(exc).__name__}: {exc}"}
+        return error_row(f"internal error, please report: {type(exc).__name__}: {exc}")
 
 
 def cmd_predict(args):
