@@ -2,9 +2,11 @@
 
 The fakes are made from the real photos of the weights' own held-out split (the split stored in
 their provenance), so neither the photos nor any variant of them was seen in training; one random
-network per photo, as the trainer makes them. The weights card (weights/README.md) quotes this.
+network per photo and up-sampling stage. One stage is how the trainer makes them; two and three
+stages (×4, ×8, as generators build images) were never trained on. The weights card
+(weights/README.md) quotes this.
 
-    python scripts/synthetic_recall.py [DATA] [--weights weights/model.json]
+    python scripts/synthetic_recall.py [DATA] [--weights weights/model.json] [--stages 1 2 3]
 """
 
 import argparse
@@ -16,12 +18,13 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "py"))
 
-from facespectra.augment import Variant, apply  # noqa: E402
+from facespectra import decode  # noqa: E402
+from facespectra.augment import jpeg_bytes, png_bytes  # noqa: E402
 from facespectra.dataset import discover  # noqa: E402
 from facespectra.model import SpectralModel  # noqa: E402
 from facespectra.spectrum import extract  # noqa: E402
 from facespectra.train import split_items  # noqa: E402
-from facespectra.upsamplers import KINDS  # noqa: E402
+from facespectra.upsamplers import KINDS, synthesise  # noqa: E402
 
 QUALITIES = (0, 95, 85, 75)  # 0: PNG
 SEED = 1000  # network seeds SEED + i: not the trainer's, which come from each file's content hash
@@ -34,27 +37,34 @@ def held_out_reals(data, model):
     return [it.path for it, held_out in zip(items, test) if held_out and it.label == 0]
 
 
-def recall(paths, model, kind, quality):
-    """Share of the photos whose synthetic fake (kind, re-saved at quality) the model calls fake."""
-    called = []
+def recall(paths, model, kind, qualities=QUALITIES, stages=1):
+    """{quality: share of the photos whose synthetic fake (kind, stages), saved at that quality
+    (0: PNG), the model calls fake}. Each photo's fake is made once and saved at every quality."""
+    called = {q: [] for q in qualities}
     for i, path in enumerate(paths):
-        fake = apply(path.read_bytes(), Variant(upsampler=kind, seed=SEED + i, quality=quality))
-        called.append(model.predict_proba(extract(fake, model.config))[0, 1] >= model.threshold)
-    return float(np.mean(called))
+        fake = synthesise(decode.load(path.read_bytes(), gray="mean"), kind, SEED + i, stages=stages)
+        for q in qualities:
+            data = jpeg_bytes(fake, q) if q else png_bytes(fake)
+            called[q].append(model.predict_proba(extract(data, model.config))[0, 1] >= model.threshold)
+    return {q: float(np.mean(v)) for q, v in called.items()}
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("data", nargs="?", type=Path, default=ROOT.parent / "shared" / "data" / "seed-faces")
     parser.add_argument("--weights", type=Path, default=ROOT / "weights" / "model.json")
+    parser.add_argument("--stages", type=int, nargs="+", default=[1], choices=(1, 2, 3),
+                        help="up-sampling stages (×2 each) per fake; the trainer uses 1 (default: 1)")
     args = parser.parse_args(argv)
     model = SpectralModel.load(args.weights)
     paths = held_out_reals(args.data, model)
     print(f"{len(paths)} held-out real photos; share of their synthetic fakes called fake:")
-    print("| up-sampler | " + " | ".join(f"JPEG q{q}" if q else "PNG" for q in QUALITIES) + " |")
-    for kind in KINDS:
-        print(f"| {kind} | " + " | ".join(f"{100 * recall(paths, model, kind, q):.1f}%" for q in QUALITIES) + " |",
-              flush=True)
+    print("| up-sampler | stages | " + " | ".join(f"JPEG q{q}" if q else "PNG" for q in QUALITIES) + " |")
+    for stages in args.stages:
+        for kind in KINDS:
+            shares = recall(paths, model, kind, QUALITIES, stages)
+            print(f"| {kind} | {stages} (×{2 ** stages}) | " + " | ".join(f"{100 * shares[q]:.1f}%" for q in QUALITIES)
+                  + " |", flush=True)
     return 0
 
 

@@ -88,3 +88,17 @@ def test_axes_option_length_frequencies_and_peak_on_axis():
     assert f[band] > f[n + band] + 6
     with pytest.raises(ValueError):
         spectrum.FeatureConfig(angular="sideways")
+
+
+def test_more_stages_shrink_further_and_leave_a_quarter_frequency_peak():
+    # two nearest-neighbour doublings repeat each pixel of a quarter-size image in a 4×4 block: the
+    # smooth picture's spectrum is copied around 1/4 cycles/pixel, which one doubling does not do
+    img = _photo(128)
+    one, two = (np.asarray(upsamplers.synthesise(img, "nearest", seed=1, stages=s).convert("L"), dtype=float)
+                for s in (1, 2))
+    assert one.shape == two.shape == (128, 128)
+
+    def peakiness(g):
+        return _ring_energy(g, 0.2, 0.3) / _ring_energy(g, 0.34, 0.44)
+
+    assert peakiness(two) > 1.5 * peakiness(one)

@@ -3,6 +3,10 @@
 import numpy as np
 
 from conftest import encode, small_model, texture
+from facespectra import decode
+from facespectra.augment import png_bytes
+from facespectra.spectrum import extract
+from facespectra.upsamplers import synthesise
 from facespectra.train import split_items
 from scripts import synthetic_recall
 
@@ -29,6 +33,16 @@ def test_recall_counts_the_fakes_called_fake(tmp_path):
     paths = sorted(_folder(tmp_path, n_real=3, n_fake=0).glob("real/*.png"))
     model = small_model()
     model.threshold = 0.0  # every probability reaches it: all called fake
-    assert synthetic_recall.recall(paths, model, "nearest", 85) == 1.0
+    assert synthetic_recall.recall(paths, model, "nearest", (0, 85)) == {0: 1.0, 85: 1.0}
     model.threshold = 1.01  # none does
-    assert synthetic_recall.recall(paths, model, "nearest", 0) == 0.0
+    assert synthetic_recall.recall(paths, model, "nearest", (0,), stages=2) == {0: 0.0}
+
+
+def test_recall_counts_each_photo_at_the_models_threshold(tmp_path):
+    paths = sorted(_folder(tmp_path, n_real=4, n_fake=0).glob("real/*.png"))
+    model = small_model()
+    probs = sorted(model.predict_proba(extract(png_bytes(synthesise(decode.load(p.read_bytes(), gray="mean"), "bilinear",
+                                                                       synthetic_recall.SEED + i, stages=2)),
+                                               model.config))[0, 1] for i, p in enumerate(paths))
+    model.threshold = (probs[0] + probs[1]) / 2  # between the lowest two: three of four called fake
+    assert synthetic_recall.recall(paths, model, "bilinear", (0,), stages=2) == {0: 0.75}

@@ -72,13 +72,20 @@ def upsample(x, kind, rng, strength):
     return conv2d(_leaky(hidden), _perturbed(out_base, rng, strength))
 
 
-def synthesise(img, kind, seed, strength=0.1):
-    """RGB Pillow image -> same-size RGB image re-made by halving and a random up-sampling network."""
+def synthesise(img, kind, seed, strength=0.1, stages=1):
+    """RGB Pillow image -> same-size RGB image re-made by shrinking it 2**stages times and doubling it
+    `stages` times, each through its own random network of `kind`.
+
+    Training uses one stage; generators double their image many times, and more stages (never
+    trained on) measure how the model meets an up-sampling depth it has not seen.
+    """
     rng = np.random.default_rng(seed)
     w, h = img.size
-    small = img.resize((w // 2, h // 2), Image.LANCZOS)
+    small = img.resize((w >> stages, h >> stages), Image.LANCZOS)
     x = np.asarray(small, dtype=np.float64) / 127.5 - 1.0
-    y = upsample(x, kind, rng, strength)
+    y = x
+    for _ in range(stages):
+        y = upsample(y, kind, rng, strength)
     # keep each channel's level and contrast, so only the fine structure differs from the source
     y = (y - y.mean(axis=(0, 1))) / (y.std(axis=(0, 1)) + 1e-12) * x.std(axis=(0, 1)) + x.mean(axis=(0, 1))
     arr = np.clip(np.rint((y + 1.0) * 127.5), 0, 255).astype(np.uint8)
