@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from facespectra import search
+from facespectra.augment import Variant
 from facespectra.featuretable import FeatureTable
 
 from test_threshold import shifted_table
@@ -93,3 +94,31 @@ def test_search_gives_the_same_results_without_the_held_out_items():
                        labels=table.labels[keep_rows], X={"c": table.X["c"][keep_rows]})
     alone = search.run(sub, {"c": None}, np.ones(len(items), dtype=bool), np.ones(keep_rows.sum(), dtype=bool))[2]
     assert comparable(alone) == comparable(full)
+
+
+def with_synthetic_fakes(table, seed=0):
+    """One "nearest" fake per real photo that looks like the fakes, and one "bilinear" that looks real."""
+    rng = np.random.default_rng(seed)
+    reals = [i for i, it in enumerate(table.items) if it.label == 0]
+    rows = [(i, Variant(upsampler=kind, seed=i), np.array([2.0 * (kind == "nearest"), 0.0]) + rng.normal(size=2))
+            for i in reals for kind in ("nearest", "bilinear")]
+    return FeatureTable(items=table.items, hashes=table.hashes,
+                        items_idx=np.r_[table.items_idx, [i for i, _, _ in rows]],
+                        variants=table.variants + [v for _, v, _ in rows],
+                        labels=np.r_[table.labels, np.ones(len(rows), int)],
+                        X={"c": np.vstack([table.X["c"], [x for _, _, x in rows]])})
+
+
+def test_synthetic_fakes_of_each_training_photo_are_scored_once_out_of_fold():
+    table = with_synthetic_fakes(shifted_table(160, 80))
+    train_items = np.random.default_rng(2).random(len(table.items)) > 0.25
+    folds = search.stratified_folds(np.array([it.label for it in table.items]), 4, 0, include=train_items)
+    params = {"l2": 1e-3, "lr": 1.0, "max_iter": 2000, "tol": 1e-6, "class_weight": None}
+    _, _, _, synthetic = search.cv_score(table, "c", params, train_items, np.ones(len(table.items_idx), dtype=bool),
+                                         folds, 4)
+    n_train_reals = sum(t and it.label == 0 for t, it in zip(train_items, table.items))
+    assert {kind: len(p) for kind, p in synthetic.items()} == {"bilinear": n_train_reals, "nearest": n_train_reals}
+    # each family is scored by the fold's model: the fake-looking family is called fake, the other is not
+    assert np.mean(synthetic["nearest"] >= 0.5) > 0.7 > 0.3 > np.mean(synthetic["bilinear"] >= 0.5)
+    result = search.run(table, {"c": None}, train_items, np.ones(len(table.items_idx), dtype=bool))[2][0]
+    assert set(result["synthetic_recall"]) == {"bilinear", "nearest"}

@@ -34,7 +34,7 @@ def shifted_table(n_real, n_fake, seed=0):
 def oof_curve(table, train_items, k=4):
     folds = search.stratified_folds(np.array([it.label for it in table.items]), k, seed=0, include=train_items)
     is_train_row = np.ones(len(table.items_idx), dtype=bool)
-    score, _, oof = search.cv_score(table, "c", NO_CLASS_WEIGHTS, train_items, is_train_row, folds, k)
+    score, _, oof, _ = search.cv_score(table, "c", NO_CLASS_WEIGHTS, train_items, is_train_row, folds, k)
     return score, search.threshold_curve(oof)
 
 

@@ -68,10 +68,18 @@ def stratified_folds(labels, k, seed, *, include):
 
 def cv_score(table, config_name, params, train_items, is_train_row, folds, k):
     """-> (mean over folds and SCORED conditions of balanced accuracy, the mean of every condition,
-    out-of-fold predictions {SCORED condition: [(y, p_fake) per fold]})."""
+    out-of-fold predictions {SCORED condition: [(y, p_fake) per fold]},
+    out-of-fold p_fake of the validation photos' synthetic fakes {up-sampler: array}).
+
+    The synthetic fakes of a validation fold's real photos are never trained on in that fold, so
+    how many are called fake measures the up-sampling families on unseen photos: the one
+    generalisation check these data allow, as the seed fakes all come from one generator.
+    """
     X, y = table.X[config_name], table.labels
     per_cond = {name: [] for name in CONDITIONS}
     oof = {name: [] for name in SCORED}
+    upsampler = np.array([v.upsampler for v in table.variants])
+    synthetic = {kind: [] for kind in sorted(set(upsampler) - {""})}
     for f in range(k):
         fit_items = train_items & (folds != f)  # folds is -1 exactly outside train_items
         val_items = train_items & (folds == f)
@@ -84,8 +92,12 @@ def cv_score(table, config_name, params, train_items, is_train_row, folds, k):
                 per_cond[name].append(binary_metrics(y[vr], p)["balanced_accuracy"])
                 if name in oof:
                     oof[name].append((y[vr], p))
+        for kind, probs in synthetic.items():
+            vr = val_items[table.items_idx] & (upsampler == kind)
+            probs.append(clf.predict_proba(X[vr])[:, 1])
     means = {name: float(np.mean(v)) for name, v in per_cond.items() if v}
-    return float(np.mean([means[name] for name in SCORED if name in means])), means, oof
+    synthetic = {kind: np.concatenate(probs) for kind, probs in synthetic.items()}
+    return float(np.mean([means[name] for name in SCORED if name in means])), means, oof, synthetic
 
 
 def threshold_curve(oof, thresholds=THRESHOLDS):
@@ -127,7 +139,8 @@ def choose_threshold(curve, thresholds=THRESHOLDS):
 def run(table, configs, train_items, is_train_row, *, k=4, seed=0):
     """-> (best config name, best params, list of all results sorted best first).
 
-    Each result carries its CV-chosen threshold, the score there and the whole curve over THRESHOLDS.
+    Each result carries its CV-chosen threshold, the score there, the whole curve over THRESHOLDS and,
+    at that threshold, the share of the validation photos' synthetic fakes called fake per up-sampler.
     """
     item_labels = np.array([it.label for it in table.items])
     # folds over the training images only: held-out items get -1 and take no part in the draw
@@ -135,12 +148,13 @@ def run(table, configs, train_items, is_train_row, *, k=4, seed=0):
     results = []
     combos = [(name, params) for name in configs for params in grid()]
     for name, params in tqdm(combos, desc="cross-validation", unit="setting"):
-        score, means, oof = cv_score(table, name, params, train_items, is_train_row, folds, k)
+        score, means, oof, synthetic = cv_score(table, name, params, train_items, is_train_row, folds, k)
         curve = threshold_curve(oof)
         threshold = choose_threshold(curve)
         results.append({"config": name, "params": params, "cv_balanced_accuracy": score, "per_condition": means,
                         "threshold": threshold, "cv_at_threshold": float(curve[THRESHOLDS.index(threshold)]),
-                        "threshold_curve": curve.tolist()})
+                        "threshold_curve": curve.tolist(),
+                        "synthetic_recall": {kind: float(np.mean(p >= threshold)) for kind, p in synthetic.items() if p.size}})
     # ties go to the earlier (simpler) setting: sort is stable
     results.sort(key=lambda r: -round(r["cv_balanced_accuracy"], 4))
     return results[0]["config"], results[0]["params"], results

@@ -118,8 +118,10 @@ def cmd_train(args):
         print("cross-validation (best 5; score: mean balanced accuracy as distributed and re-saved at q95/85/75/65):")
         for r in results[:5]:
             web = r["per_condition"].get("web_512_q85", float("nan"))
+            synthetic = ", ".join(f"{kind} {100 * v:.0f}%" for kind, v in r["synthetic_recall"].items())
             print(f"  {r['config']:10s} {r['params']}  score {100 * r['cv_balanced_accuracy']:.1f}%  (web {100 * web:.1f}%)"
-                  f"; at threshold {r['threshold']:.2f}: {100 * r['cv_at_threshold']:.1f}%")
+                  f"; at threshold {r['threshold']:.2f}: {100 * r['cv_at_threshold']:.1f}%"
+                  + (f"; synthetic fakes of validation photos called fake: {synthetic}" if synthetic else ""))
     else:
         name = next(iter(configs))
     timings["search_s"] = round(time.time() - t1, 1)
