@@ -187,7 +187,7 @@ def _add_trainer_commands(sub):
     p.add_argument("--seed", type=int, default=0, help="split, folds and augmentation seed (default: %(default)s)")
     p.add_argument("--jpeg-variants", type=int, default=8, help="full-size re-encodes per image at distinct random JPEG qualities from 60-100 (at most 9)")
     p.add_argument("--resized-variants", type=int, default=2, help="cropped/downscaled re-encodes per image")
-    p.add_argument("--synthetic", type=int, default=1, help="synthetic up-sampled fakes per real image (0: none)")
+    p.add_argument("--synthetic", type=int, default=3, help="synthetic up-sampled fakes per real image (0: none; default: %(default)s)")
     p.add_argument("--threshold", type=_threshold_arg, default="cv", metavar="{cv,NUMBER}",
                    help="decision threshold on p(fake), stored in the weights and used by the page and predict. "
                         "cv (default): from 0.10-0.90 in steps of 0.05, the one with the best out-of-fold mean "
