@@ -29,7 +29,7 @@ class Variant:
     crop: float = 1.0  # <1: keep this fraction of each side...
     cx: float = 0.5  # ...centred here (0..1 of the free margin)
     cy: float = 0.5
-    upsampler: str = ""  # non-empty: a synthetic fake made by upsamplers.make(upsampler, seed)
+    upsampler: str = ""  # non-empty: a synthetic fake made by upsamplers.synthesise(image, upsampler, seed)
     seed: int = 0
 
     @property
