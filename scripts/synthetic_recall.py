@@ -18,13 +18,13 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "py"))
 
-from facespectra import decode  # noqa: E402
-from facespectra.augment import jpeg_bytes, png_bytes  # noqa: E402
-from facespectra.dataset import discover  # noqa: E402
-from facespectra.model import SpectralModel  # noqa: E402
-from facespectra.spectrum import extract  # noqa: E402
-from facespectra.train import split_items  # noqa: E402
-from facespectra.upsamplers import KINDS, synthesise  # noqa: E402
+from facespectra.runtime import decode  # noqa: E402
+from facespectra.train.augment import jpeg_bytes, png_bytes  # noqa: E402
+from facespectra.train.dataset import discover  # noqa: E402
+from facespectra.runtime.model import SpectralModel  # noqa: E402
+from facespectra.runtime.spectrum import extract  # noqa: E402
+from facespectra.train.train import split_items  # noqa: E402
+from facespectra.train.upsamplers import KINDS, synthesise  # noqa: E402
 
 QUALITIES = (0, 95, 85, 75)  # 0: PNG
 SEED = 1000  # network seeds SEED + i: not the trainer's, which come from each file's content hash

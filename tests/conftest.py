@@ -40,8 +40,8 @@ def encode(img, fmt="JPEG", **kw):
 
 def small_model(cfg=None, seed=0):
     """A valid model with random coefficients, for tests that need one but not a trained one."""
-    from facespectra.model import SpectralModel
-    from facespectra.spectrum import FeatureConfig
+    from facespectra.runtime.model import SpectralModel
+    from facespectra.runtime.spectrum import FeatureConfig
 
     cfg = cfg or FeatureConfig(bins=16)
     n = cfg.n_features

@@ -136,7 +136,7 @@ def _items():
     rgba.putalpha(Image.fromarray(np.tile(np.linspace(0, 255, W, dtype=np.uint8), (H, 1))))
     palette = rgb.quantize(16)
     palette.info["transparency"] = 0
-    gray16 = Image.fromarray((np.asarray(texture(channels=1), dtype=np.uint16) * 257 + 100), "I;16")
+    gray16 = Image.fromarray((np.asarray(texture(channels=1), dtype=np.uint16) * 257 + 100))
     return [
         ("jpeg-baseline.jpg", "jpeg-baseline", "ok", "", "baseline RGB JPEG", lambda: base),
         ("jpeg-progressive.jpg", "jpeg-progressive", "ok", "", "progressive JPEG", lambda: prog),

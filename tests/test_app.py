@@ -10,18 +10,16 @@ import csv
 import io
 import json
 import os
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
 
 from browser_helpers import drop_files, open_app, results, wait_ready
 from conftest import ROOT, encode, texture
-from facespectra.classify import classify_bytes
-from facespectra.explain import model_info
-from facespectra.model import SpectralModel
+from facespectra.runtime.classify import classify_bytes
+from facespectra.runtime.explain import model_info
+from facespectra.runtime.model import SpectralModel
 
 pytestmark = pytest.mark.browser
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"

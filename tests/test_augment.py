@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from facespectra import augment, spectrum, upsamplers
+from facespectra.runtime import spectrum
+from facespectra.train import augment, upsamplers
 
 
 def _photo(side=128, seed=0):

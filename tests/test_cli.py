@@ -7,7 +7,7 @@ from pathlib import Path
 
 from conftest import encode, texture, write_model
 from facespectra import cli
-from facespectra.spectrum import extract
+from facespectra.runtime.spectrum import extract
 
 
 

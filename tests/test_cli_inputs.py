@@ -8,7 +8,8 @@ import os
 import pytest
 
 from corpus import encode, texture
-from facespectra import classify, cli
+from facespectra import cli
+from facespectra.runtime import classify, worker_api
 from conftest import small_model
 
 
@@ -109,7 +110,7 @@ def test_ctrl_c_leaves_no_csv_and_exits_130(good, weights, tmp_path, monkeypatch
             raise KeyboardInterrupt
         return real(data, model)
 
-    monkeypatch.setattr(classify, "classify_bytes", interrupt_third)
+    monkeypatch.setattr(worker_api, "classify_bytes", interrupt_third)
     code = cli.main(["predict", str(good), "--weights", str(weights), "--csv", str(out)])
     assert code == 130 and "interrupted" in capsys.readouterr().err
     assert out.read_text() == "previous results\n"
@@ -127,7 +128,7 @@ def test_a_bug_costs_one_row_not_the_batch(good, weights, tmp_path, monkeypatch)
             raise RuntimeError("boom")
         return real(data, model)
 
-    monkeypatch.setattr(classify, "classify_bytes", fail_second)
+    monkeypatch.setattr(worker_api, "classify_bytes", fail_second)
     _, rows = predict(weights, tmp_path / "out.csv", good)
     assert [r["label"] == "error" for r in rows] == [False, True, False, False]
     assert rows[1]["error"] == "internal error, please report: RuntimeError: boom"

@@ -14,10 +14,11 @@ from PIL import Image, ImageFile
 from corpus import (CorpusItem, build_corpus, corpus_kinds, encode, exif_orientation, jpeg, markdown_table, png_rgb16,
                     png_zlib_bomb, texture)
 from conftest import small_model
-from facespectra import cli, decode
-from facespectra.classify import classify_bytes
-from facespectra.errors import InputError
-from facespectra.spectrum import FeatureConfig, extract, features_from_image
+from facespectra import cli
+from facespectra.runtime import decode
+from facespectra.runtime.classify import classify_bytes
+from facespectra.runtime.errors import InputError
+from facespectra.runtime.spectrum import FeatureConfig, extract, features_from_image
 
 CFG = FeatureConfig()
 CORPUS_MD = Path(__file__).with_name("CORPUS.md")
@@ -150,18 +151,18 @@ def test_first_frame_only(fmt, kw):
 def test_sixteen_bit_gray_and_rgb_agree():
     """16-bit gray and 16-bit RGB of the same gray pixels give identical luma (top byte, like Pillow's RGB;16)."""
     arr16 = (np.asarray(texture(channels=1), dtype=np.uint16) * 257 + 77)
-    gray_png = encode(Image.fromarray(arr16, "I;16"), "PNG")
+    gray_png = encode(Image.fromarray(arr16), "PNG")
     gray8 = (arr16 >> 8).astype(np.uint8)
     rgb_png = png_rgb16(np.repeat(gray8[..., None], 3, axis=2))
     assert np.array_equal(_load_array(gray_png), gray8)
     assert np.array_equal(_load_array(rgb_png), gray8)
-    assert np.array_equal(_load_array(encode(Image.fromarray(arr16, "I;16"), "TIFF")), gray8)
+    assert np.array_equal(_load_array(encode(Image.fromarray(arr16), "TIFF")), gray8)
 
 
 def test_dark_sixteen_bit_image_is_not_mistaken_for_8_bit():
     """12-bit data in a 16-bit file is scaled by the container's depth, not by its content: it comes out dark."""
     arr16 = np.asarray(texture(channels=1), dtype=np.uint16) * 16  # 0..4080 out of 65535
-    assert _load_array(encode(Image.fromarray(arr16, "I;16"), "PNG")).max() == arr16.max() >> 8
+    assert _load_array(encode(Image.fromarray(arr16), "PNG")).max() == arr16.max() >> 8
 
 
 def test_float_image_is_stretched_to_full_range():

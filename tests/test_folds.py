@@ -6,9 +6,9 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from facespectra import search
-from facespectra.augment import Variant
-from facespectra.featuretable import FeatureTable
+from facespectra.train import search
+from facespectra.train.augment import Variant
+from facespectra.train.featuretable import FeatureTable
 
 from test_threshold import shifted_table
 

@@ -7,8 +7,8 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from corpus import encode, texture
-from facespectra.errors import InputError
-from facespectra.spectrum import FeatureConfig, extract
+from facespectra.runtime.errors import InputError
+from facespectra.runtime.spectrum import FeatureConfig, extract
 
 CONFIGS = (FeatureConfig(), FeatureConfig(gray="mean"))
 
@@ -20,7 +20,7 @@ def _seeds():
         "jpeg": encode(img, "JPEG", quality=80),
         "jpeg-progressive": encode(img, "JPEG", progressive=True),
         "png": encode(img, "PNG"),
-        "png16": encode(Image.fromarray(np.asarray(frames[0], dtype=np.uint16) * 200, "I;16"), "PNG"),
+        "png16": encode(Image.fromarray(np.asarray(frames[0], dtype=np.uint16) * 200), "PNG"),
         "gif": encode(frames[0], "GIF", save_all=True, append_images=frames[1:]),
         "tiff": encode(img, "TIFF"),
         "tiff-float": encode(Image.fromarray(np.asarray(frames[0], dtype=np.float32), "F"), "TIFF"),

@@ -7,10 +7,10 @@ import pytest
 from PIL import Image
 
 from conftest import ROOT, encode, texture
-from facespectra.classify import classify_bytes
-from facespectra.explain import explain_bytes, model_info
-from facespectra.inputflags import MESSAGES, jpeg_quality
-from facespectra.model import SpectralModel
+from facespectra.runtime.classify import classify_bytes
+from facespectra.runtime.explain import explain_bytes, model_info
+from facespectra.runtime.inputflags import MESSAGES, jpeg_quality
+from facespectra.runtime.model import SpectralModel
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +55,7 @@ def test_contributions_add_up_to_the_log_odds_and_the_picture_is_128_square(mode
                                      {"angular": "axes_diag", "ring_std": True, "scales": 2, "grid_peaks": 16}])
 def test_model_info_blocks_tile_the_vector_and_label_every_feature(options):
     from conftest import small_model
-    from facespectra.spectrum import FeatureConfig
+    from facespectra.runtime.spectrum import FeatureConfig
 
     cfg = FeatureConfig(**options)
     info = model_info(small_model(cfg))
@@ -71,7 +71,7 @@ def test_model_info_blocks_tile_the_vector_and_label_every_feature(options):
 
 
 def test_little_detail_reads_the_ring_means_only():
-    from facespectra.spectrum import FeatureConfig
+    from facespectra.runtime.spectrum import FeatureConfig
 
     cfg = FeatureConfig(angular="axes", ring_std=True, grid_peaks=8)
     mask = cfg.profile_mask()

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy.optimize import minimize
 
-from facespectra.logistic import LogisticRegression, NotFittedError, class_sample_weights, objective
+from facespectra.train.logistic import LogisticRegression, NotFittedError, class_sample_weights, objective
 
 
 def _data(seed=0, n=300, d=8):

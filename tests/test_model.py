@@ -6,10 +6,10 @@ import math
 import numpy as np
 import pytest
 
-from facespectra.classify import classify_bytes
-from facespectra.errors import WeightsError
-from facespectra.model import SpectralModel, sigmoid
-from facespectra.spectrum import FeatureConfig
+from facespectra.runtime.classify import classify_bytes
+from facespectra.runtime.errors import WeightsError
+from facespectra.runtime.model import SpectralModel, sigmoid
+from facespectra.runtime.spectrum import FeatureConfig
 
 
 def make_model(**overrides):

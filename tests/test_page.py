@@ -10,8 +10,8 @@ import pytest
 
 from browser_helpers import drop_files, open_app, results, wait_ready
 from conftest import encode, texture
-from facespectra.classify import classify_bytes
-from facespectra.model import SpectralModel
+from facespectra.runtime.classify import classify_bytes
+from facespectra.runtime.model import SpectralModel
 
 pytestmark = pytest.mark.browser
 

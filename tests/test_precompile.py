@@ -71,7 +71,8 @@ def test_runtime_zip_carries_bytecode_beside_its_sources(dist_dir):
 
     manifest = json.loads((dist_dir / "build-manifest.json").read_text())
     with zipfile.ZipFile(dist_dir / manifest["runtime"]) as zf:
-        for name in build.RUNTIME_MODULES:
-            assert zf.read(f"facespectra/{name}") == (build.PY_PACKAGE / name).read_bytes()
-            pyc = zf.read(f"facespectra/__pycache__/{name[:-3]}.cpython-312.pyc")
+        for name, path in build.runtime_sources().items():
+            assert zf.read(name) == path.read_bytes()
+            folder, module = name.rsplit("/", 1)
+            pyc = zf.read(f"{folder}/__pycache__/{module[:-3]}.cpython-312.pyc")
             assert int.from_bytes(pyc[4:8], "little") == 0b01 and len(pyc) > 16

@@ -1,7 +1,6 @@
 """The site around the page (issue 4 items 5, 6, 8 and issue 5's crash recovery): no request after load,
 offline with the service worker, a sub-path as on GitHub Pages, and a worker that dies mid-batch."""
 
-import json
 import shutil
 import time
 from urllib.parse import urlsplit

@@ -5,9 +5,9 @@ import pytest
 from PIL import Image
 
 from conftest import encode, texture
-from facespectra import spectrum
-from facespectra.errors import InputError
-from facespectra.spectrum import SEED, FeatureConfig
+from facespectra.runtime import spectrum
+from facespectra.runtime.errors import InputError
+from facespectra.runtime.spectrum import SEED, FeatureConfig
 
 # The product's configs take the logarithm in float32 (spectrum._log_power): against a float64
 # reference, ring averages of 20·log10-like values (~100) agree to about 1e-5.

@@ -3,11 +3,11 @@
 import numpy as np
 
 from conftest import encode, small_model, texture
-from facespectra import decode
-from facespectra.augment import png_bytes
-from facespectra.spectrum import extract
-from facespectra.upsamplers import synthesise
-from facespectra.train import split_items
+from facespectra.runtime import decode
+from facespectra.train.augment import png_bytes
+from facespectra.runtime.spectrum import extract
+from facespectra.train.upsamplers import synthesise
+from facespectra.train.train import split_items
 from scripts import synthetic_recall
 
 

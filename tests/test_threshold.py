@@ -6,10 +6,11 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from facespectra import cli, search
-from facespectra.evaluate import CONDITIONS
-from facespectra.featuretable import FeatureTable
-from facespectra.train import decide_threshold
+from facespectra import cli
+from facespectra.train import search
+from facespectra.train.evaluate import CONDITIONS
+from facespectra.train.featuretable import FeatureTable
+from facespectra.train.train import decide_threshold
 
 NO_CLASS_WEIGHTS = {"l2": 1e-3, "lr": 1.0, "max_iter": 2000, "tol": 1e-6, "class_weight": None}
 

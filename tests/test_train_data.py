@@ -7,13 +7,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from facespectra import featuretable
-from facespectra.augment import AugmentPlan, Variant
+from facespectra.train import featuretable
+from facespectra.train.augment import AugmentPlan, Variant
 from facespectra.cli import main
-from facespectra.dataset import DatasetError, discover
-from facespectra.featcache import FeatureCache
-from facespectra.model import SpectralModel
-from facespectra.spectrum import FeatureConfig
+from facespectra.train.dataset import DatasetError, discover
+from facespectra.train.featcache import FeatureCache
+from facespectra.runtime.model import SpectralModel
+from facespectra.runtime.spectrum import FeatureConfig
 
 
 def _write(folder, n, fake, start=0):

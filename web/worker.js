@@ -26,25 +26,6 @@ function countDownloads(total) {
   };
 }
 
-const GLUE = `
-import json
-from facespectra.classify import classify_bytes
-from facespectra.explain import explain_bytes, model_info
-from facespectra.inputflags import MESSAGES
-from facespectra.model import SpectralModel
-
-MODEL = SpectralModel.loads(WEIGHTS_TEXT)
-
-def info_js():
-    return json.dumps({**model_info(MODEL), "flag_messages": MESSAGES})
-
-def classify_js(data):
-    return json.dumps(classify_bytes(data.to_bytes(), MODEL))
-
-def explain_js(data, features):
-    return json.dumps(explain_bytes(data.to_bytes(), json.loads(features), MODEL))
-`;
-
 // This build's files, as in build-manifest.json (names and byte total): build.py writes them in here,
 // so the worker starts Pyodide without first fetching the manifest.
 const BUILD = /*{{BUILD}}*/ null;
@@ -62,16 +43,16 @@ async function start() {
   ]);
   pyodide.unpackArchive(runtime, "zip", { extractDir: "/home/pyodide/runtime" });
   pyodide.runPython("import sys; sys.path.insert(0, '/home/pyodide/runtime')");
-  pyodide.globals.set("WEIGHTS_TEXT", weights);
+  const glue = pyodide.pyimport("facespectra.runtime.worker_api");
   try {
-    pyodide.runPython(GLUE);
+    glue.load_model(weights);
   } catch (err) {
     throw new Error(`The model file cannot be used. ${lastLine(err)}`);
   }
   return {
-    info: JSON.parse(pyodide.globals.get("info_js")()),
-    classify: pyodide.globals.get("classify_js"),
-    explain: pyodide.globals.get("explain_js"),
+    info: JSON.parse(glue.info_json()),
+    classify: glue.check_json,
+    explain: glue.explain_json,
   };
 }
 

@@ -4,93 +4,21 @@ import argparse
 import csv
 import io
 import os
-import stat
 import sys
 from pathlib import Path
 
-DEFAULT_WEIGHTS = Path(__file__).resolve().parents[2] / "weights" / "model.json"
+from .api import SHIPPED_WEIGHTS, Detector
 
 
 def default_weights():
-    return Path(os.environ.get("FACESPECTRA_WEIGHTS", DEFAULT_WEIGHTS))
-
-
-def iter_files(paths):
-    """(path, problem) per file: files as given, folders recursed in sorted order.
-
-    Hidden files inside folders are skipped. Anything else that is not a folder is
-    yielded (broken links, pipes: they get an error row, never vanish), and a folder
-    that cannot be listed gets a row of its own.
-    """
-    for p in map(Path, paths):
-        if p.is_dir():
-            yield from _walk(p)
-        else:
-            yield p, None
-
-
-def _walk(top):
-    failed = []
-    for root, dirs, files in os.walk(top, onerror=failed.append):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        while failed:
-            exc = failed.pop(0)
-            yield Path(exc.filename), f"cannot read folder: {exc.strerror or exc}"
-        for name in sorted(files):
-            if not name.startswith("."):
-                yield Path(root) / name, None
-    for exc in failed:
-        yield Path(exc.filename), f"cannot read folder: {exc.strerror or exc}"
-
-
-def read_input(path):
-    """The bytes of a regular file; OSError if unreadable, InputError if over the byte limit.
-
-    Opened non-blocking so that a named pipe cannot hang the batch, checked to be a
-    regular file so that /dev/zero cannot fill the memory, and never read past the
-    limit (+1 byte, for a file that grows meanwhile: the decoder refuses it).
-    """
-    from .decode import MAX_BYTES, too_many_bytes
-
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-    with os.fdopen(fd, "rb") as fh:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise OSError(0, "not a regular file (a device, pipe or socket)")
-        if st.st_size > MAX_BYTES:
-            raise too_many_bytes(st.st_size)
-        return fh.read(MAX_BYTES + 1)
-
-
-def display_path(path):
-    """The path as valid UTF-8 text: bytes that are not UTF-8 are shown as \\xNN escapes."""
-    return os.fsencode(path).decode("utf-8", "backslashreplace")
-
-
-def _row(path, problem, model):
-    from .classify import classify_bytes, error_row
-    from .errors import InputError
-
-    if problem:
-        return error_row(problem)
-    try:
-        data = read_input(path)
-    except OSError as exc:
-        return error_row(f"cannot read file: {exc.strerror or exc}")
-    except InputError as exc:
-        return error_row(str(exc))
-    try:
-        return classify_bytes(data, model)
-    except Exception as exc:  # a bug must cost one row, not the batch; the message asks for a report
-        return error_row(f"internal error, please report: {type(exc).__name__}: {exc}")
+    return Path(os.environ.get("FACESPECTRA_WEIGHTS", SHIPPED_WEIGHTS))
 
 
 def cmd_predict(args):
-    from .errors import WeightsError
-    from .model import SpectralModel
+    from .runtime.errors import WeightsError
 
     try:
-        model = SpectralModel.load(args.weights)
+        detector = Detector.load(args.weights)
     except (OSError, WeightsError) as exc:
         print(f"facespectra: cannot use weights {args.weights}: {exc}", file=sys.stderr)
         return 2
@@ -98,18 +26,17 @@ def cmd_predict(args):
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(["path", "label", "p_fake", "flags", "error"])  # the page's CSV has the same columns
     n_err = 0
-    for path, problem in iter_files(args.paths):
-        row = _row(path, problem, model)
+    for row in detector.check(args.paths):
         n_err += row["label"] == "error"
         p = "" if row["p_fake"] is None else repr(row["p_fake"])
-        writer.writerow([display_path(path), row["label"], p, ";".join(row["flags"]), row["error"] or ""])
+        writer.writerow([row["path"], row["label"], p, ";".join(row["flags"]), row["error"] or ""])
         if args.csv is None:  # the CSV is UTF-8 whatever the terminal's locale
             sys.stdout.buffer.write(buf.getvalue().encode("utf-8"))
             sys.stdout.buffer.flush()
             buf.seek(0)
             buf.truncate()
     if args.csv is not None:
-        from .atomic import write_text_atomic
+        from .train.atomic import write_text_atomic
 
         write_text_atomic(args.csv, buf.getvalue())
     if n_err:
@@ -132,13 +59,13 @@ def build_parser():
 
 
 def cmd_train(args):
-    from .train import cmd_train as run
+    from .train.train import cmd_train as run
 
     return run(args)
 
 
 def cmd_evaluate(args):
-    from .evaluate import cmd_evaluate as run
+    from .train.train import cmd_evaluate as run
 
     return run(args)
 

@@ -1,4 +1,4 @@
-"""`facespectra train`: data -> augmented features -> CV search -> logistic model -> weights + report.
+"""`facespectra train` and `facespectra evaluate`: data -> augmented features -> CV search -> logistic model -> weights + report.
 
 The split is by source image and made before augmentation, so no image (nor any variant of
 it, nor a synthetic fake made from it) appears on both sides. The shipped weights are the
@@ -18,11 +18,11 @@ from . import featuretable, search
 from .atomic import write_text_atomic
 from .augment import AugmentPlan
 from .dataset import DatasetError, discover
-from .errors import WeightsError
+from ..runtime.errors import WeightsError
 from .evaluate import CONDITIONS, evaluate_model, summary_table
 from .featcache import FeatureCache
 from .logistic import LogisticRegression
-from .model import SpectralModel
+from ..runtime.model import SpectralModel
 from .report import write_report
 
 LOSS_POINTS = 400
@@ -171,4 +171,27 @@ def cmd_train(args):
     print(summary_table(metrics))
     print("seconds per step: " + ", ".join(f"{k}={v}" for k, v in timings.items()))
     print(f"weights: {args.out}" + (f"; report: {Path(args.report) / 'report.html'}" if args.report else ""))
+    return 0
+
+
+def cmd_evaluate(args):
+    """`facespectra evaluate DATA... --weights W --report DIR`"""
+    try:
+        model = SpectralModel.load(args.weights)
+        items = discover(args.data, args.real or (), args.fake or ())
+    except (OSError, WeightsError, DatasetError) as exc:
+        print(f"facespectra: {exc}", file=sys.stderr)
+        return 2
+    table = featuretable.build(items, lambda i, h, label: list(CONDITIONS.values()), {"model": model.config},
+                               jobs=args.jobs, cache=FeatureCache(args.cache), desc="evaluating")
+    for path, reason in table.skipped:
+        print(f"facespectra: skipped {path}: {reason}", file=sys.stderr)
+    all_items = np.ones(len(items), dtype=bool)
+    metrics, preds = evaluate_model(model, table, all_items, "model")
+    result = {"weights": str(args.weights), "n_images": int(len(items) - len(table.skipped)),
+              "skipped": [{"path": p, "reason": r} for p, r in table.skipped], "conditions": metrics}
+    write_report(Path(args.report), title=f"facespectra evaluation of {Path(args.weights).name}", model=model,
+                 metrics=result, preds=preds, table=table, items_mask=all_items, config_name="model")
+    print(summary_table(metrics))
+    print(f"report: {Path(args.report) / 'report.html'}")
     return 0

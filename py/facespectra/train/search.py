@@ -19,7 +19,7 @@ from tqdm import tqdm
 
 from .evaluate import CONDITIONS, binary_metrics
 from .logistic import LogisticRegression
-from .spectrum import FeatureConfig
+from ..runtime.spectrum import FeatureConfig
 
 CANDIDATES = {
     "radial64": FeatureConfig(),

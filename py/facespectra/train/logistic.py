@@ -8,7 +8,7 @@ weights file stores that scaler, so the browser model is the same function.
 
 import numpy as np
 
-from .model import sigmoid
+from ..runtime.model import sigmoid
 
 
 class NotFittedError(RuntimeError):

@@ -13,9 +13,9 @@ import numpy as np
 from tqdm import tqdm
 
 from . import augment
-from .errors import InputError
+from ..runtime.errors import InputError
 from .featcache import FeatureCache, entry_key, file_hash
-from .spectrum import extract
+from ..runtime.spectrum import extract
 
 
 @dataclass

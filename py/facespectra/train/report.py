@@ -14,9 +14,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from . import decode  # noqa: E402
+from ..runtime import decode  # noqa: E402
 from .atomic import write_text_atomic  # noqa: E402
-from .errors import InputError  # noqa: E402
+from ..runtime.errors import InputError  # noqa: E402
 from .evaluate import dump, roc_curve, summary_table  # noqa: E402
 
 GALLERY_MAX = 24

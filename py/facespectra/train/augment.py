@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from PIL import Image
 
-from . import decode
+from ..runtime import decode
 
 QUALITIES = (60, 65, 70, 75, 80, 85, 90, 95, 100)
 

@@ -6,8 +6,6 @@ A score as distributed means little without its compression-matched twins.
 """
 
 import json
-import sys
-from pathlib import Path
 
 import numpy as np
 
@@ -88,36 +86,6 @@ def summary_table(metrics):
     for name, m in metrics.items():
         lines.append(f"| {name} | {100 * m['balanced_accuracy']:.1f}% | {m['auc']:.3f} | {m['n_real']} / {m['n_fake']} |")
     return "\n".join(lines)
-
-
-def cmd_evaluate(args):
-    """`facespectra evaluate DATA... --weights W --report DIR`"""
-    from . import featuretable
-    from .dataset import DatasetError, discover
-    from .errors import WeightsError
-    from .featcache import FeatureCache
-    from .model import SpectralModel
-    from .report import write_report
-
-    try:
-        model = SpectralModel.load(args.weights)
-        items = discover(args.data, args.real or (), args.fake or ())
-    except (OSError, WeightsError, DatasetError) as exc:
-        print(f"facespectra: {exc}", file=sys.stderr)
-        return 2
-    table = featuretable.build(items, lambda i, h, label: list(CONDITIONS.values()), {"model": model.config},
-                               jobs=args.jobs, cache=FeatureCache(args.cache), desc="evaluating")
-    for path, reason in table.skipped:
-        print(f"facespectra: skipped {path}: {reason}", file=sys.stderr)
-    all_items = np.ones(len(items), dtype=bool)
-    metrics, preds = evaluate_model(model, table, all_items, "model")
-    result = {"weights": str(args.weights), "n_images": int(len(items) - len(table.skipped)),
-              "skipped": [{"path": p, "reason": r} for p, r in table.skipped], "conditions": metrics}
-    write_report(Path(args.report), title=f"facespectra evaluation of {Path(args.weights).name}", model=model,
-                 metrics=result, preds=preds, table=table, items_mask=all_items, config_name="model")
-    print(summary_table(metrics))
-    print(f"report: {Path(args.report) / 'report.html'}")
-    return 0
 
 
 def dump(metrics):

@@ -1,0 +1,55 @@
+"""The only Python functions web/worker.js calls, so the glue between JavaScript and the runtime exists
+once: the CLI, the Python API and scripts/runtime_probe.py call these same functions.
+
+The worker holds one model at a time (`load_model` replaces it); the `*_json` twins are what crosses
+into JavaScript, where JSON keeps None as null and costs less than converting proxies.
+"""
+
+import json
+
+from .classify import classify_bytes
+from .explain import explain_bytes, model_info
+from .inputflags import MESSAGES
+from .model import SpectralModel
+
+_current = None
+
+
+def _bytes(data):
+    """Python bytes from bytes-like data or a JavaScript Uint8Array (a JsProxy with to_bytes)."""
+    to_bytes = getattr(data, "to_bytes", None)
+    return to_bytes() if callable(to_bytes) else bytes(data)
+
+
+def load_model(weights_text):
+    """Parse a weights file's text (WeightsError if unusable) and make it the worker's model."""
+    global _current
+    _current = SpectralModel.loads(weights_text)
+    return _current
+
+
+def info(model=None):
+    """What the page needs once per model: bands, labels, references, threshold, flag messages."""
+    return {**model_info(model or _current), "flag_messages": MESSAGES}
+
+
+def check(data, model=None):
+    """One file's bytes -> its result row (never raises for a bad file; see classify.classify_bytes)."""
+    return classify_bytes(_bytes(data), model or _current)
+
+
+def explain(data, features, model=None):
+    """What the page draws to explain a result row's verdict."""
+    return explain_bytes(_bytes(data), features, model or _current)
+
+
+def info_json():
+    return json.dumps(info())
+
+
+def check_json(data):
+    return json.dumps(check(data))
+
+
+def explain_json(data, features_json):
+    return json.dumps(explain(data, json.loads(features_json)))
