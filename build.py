@@ -19,6 +19,7 @@ import hashlib
 import http.server
 import io
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -38,7 +39,7 @@ PY_PACKAGE = ROOT / "py" / "facespectra"
 WEIGHTS = ROOT / "weights" / "model.json"
 NPM_PYODIDE = ROOT / "node_modules" / "pyodide"
 CACHE = ROOT / ".cache" / "pyodide"
-DIST = ROOT / "dist"
+DIST = Path(os.environ.get("FACESPECTRA_DIST", ROOT / "dist"))  # another folder lets parallel builds coexist
 
 PYODIDE_VERSION = "0.27.7"
 CDN = f"https://cdn.jsdelivr.net/pyodide/v{PYODIDE_VERSION}/full/"

@@ -69,7 +69,9 @@ def seed_data():
 
 @pytest.fixture(scope="session")
 def dist_dir():
-    dist = ROOT / "dist"
+    import build
+
+    dist = build.DIST
     if not (dist / "index.html").exists():
         pytest.fail("dist/ is not built: run `make build` (make test does it)")
     return dist

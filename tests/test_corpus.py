@@ -14,7 +14,7 @@ from PIL import Image, ImageFile
 from corpus import (CorpusItem, build_corpus, corpus_kinds, encode, exif_orientation, jpeg, markdown_table, png_rgb16,
                     png_zlib_bomb, texture)
 from conftest import small_model
-from facespectra import cli
+from facespectra import api, cli
 from facespectra.runtime import decode
 from facespectra.runtime.classify import classify_bytes
 from facespectra.runtime.errors import InputError
@@ -87,7 +87,7 @@ def test_corpus_through_cli(corpus, weights, tmp_path):
         by_path[row["path"]] = row
     assert len(rows) == len(corpus)
     for it in corpus:
-        row = by_path[cli.display_path(it.path)]
+        row = by_path[api.display_path(it.path)]
         assert_outcome(it, row["label"], float(row["p_fake"]) if row["p_fake"] else None, row["error"])
 
 
