@@ -17,6 +17,8 @@ import pytest
 
 from browser_helpers import drop_files, open_app, results, wait_ready
 from conftest import ROOT, encode, texture
+from test_reliability import HOSTILE_NAMES
+from facespectra.runtime import csvrows
 from facespectra.runtime.classify import classify_bytes
 from facespectra.runtime.explain import model_info
 from facespectra.runtime.model import SpectralModel
@@ -186,15 +188,21 @@ def test_hostile_names_are_shown_as_text(app):
 
 
 def test_csv_export_keeps_formula_like_names_as_text(app):
-    """A name a spreadsheet would run as a formula is exported with a leading apostrophe; the table keeps it verbatim."""
+    """Issue 16 problem 4: the page's export has the CLI's columns and escaping (runtime/csvrows.py, handed
+    over by the worker): hostile names get a leading apostrophe in the CSV; the table keeps them verbatim."""
     app.get_by_role("button", name="Clear results").click()
-    names = ['=HYPERLINK("http://x.invalid","click").png', "+1.png", "@sum.png", "plain.png"]
-    drop_files(app, [(n, encode(texture(160, seed=70 + i), "PNG")) for i, n in enumerate(names)])
+    names = HOSTILE_NAMES + ["plain.png"]
+    dispatch_files(app, "drop", [(n, encode(texture(160, seed=70 + i), "PNG")) for i, n in enumerate(names)])
     results(app, len(names))
+    assert sorted(app.locator("[data-testid=result]").evaluate_all("rows => rows.map(r => r.dataset.name)")) == sorted(names)
     with app.expect_download() as info:
         app.get_by_role("button", name="Export CSV").click()
-    parsed = list(csv.reader(io.StringIO(Path(info.value.path()).read_text(encoding="utf-8"), newline="")))
-    assert sorted(r[0] for r in parsed[1:]) == sorted("'" + n if n[0] in "=+@" else n for n in names)
+    with open(info.value.path(), encoding="utf-8", newline="") as fh:  # a lone CR inside a cell stays a CR
+        parsed = list(csv.reader(fh))
+    assert parsed[0] == list(csvrows.COLUMNS)
+    assert sorted(r[0] for r in parsed[1:]) == sorted(csvrows.defuse(n) for n in names)
+    assert sorted(r[0] for r in parsed[1:]) == sorted("'" + n if n[0] in "=+-@\t\r" else n for n in names)
+    assert all(len(r) == len(csvrows.COLUMNS) for r in parsed)
 
 
 def test_corpus_every_file_one_row_same_label_as_cpython(app, model, tmp_path):
@@ -254,8 +262,9 @@ def test_batch_of_100_with_5_broken_stays_responsive_and_csv_matches(app):
         app.get_by_role("button", name="Export CSV").click()
     text = Path(info.value.path()).read_text(encoding="utf-8")
     parsed = list(csv.reader(io.StringIO(text, newline="")))
-    assert parsed[0] == ["name", "label", "p_fake", "flags", "error"]
-    assert [tuple(r[:3]) + (r[3].replace(";", " "), r[4]) for r in parsed[1:]] == table
+    assert parsed[0] == list(csvrows.COLUMNS)
+    cols = [parsed[0].index(c) for c in ("path", "label", "p_fake", "flags", "error")]
+    assert [tuple(r[i] for i in cols[:3]) + (r[cols[3]].replace(";", " "), r[cols[4]]) for r in parsed[1:]] == table
     shoot(app, "results", full_page=True)
     app.select_option("[data-testid=sort]", "added")
 

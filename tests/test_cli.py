@@ -7,6 +7,7 @@ from pathlib import Path
 
 from conftest import encode, texture, write_model
 from facespectra import cli
+from facespectra.runtime import csvrows
 from facespectra.runtime.spectrum import extract
 
 
@@ -32,7 +33,7 @@ def test_predict_a_folder_with_one_broken_file_writes_a_row_for_every_file(tmp_p
         p = float(model.predict_proba(extract(good[Path(r["path"])], model.config))[0, 1])
         assert float(r["p_fake"]) == p  # repr round-trips: full precision
         assert r["label"] == ("fake" if p >= 0.5 else "real") and r["error"] == ""
-    assert list(rows[0]) == ["path", "label", "p_fake", "flags", "error"]  # the page's CSV columns
+    assert list(rows[0]) == list(csvrows.COLUMNS)  # the page's CSV columns
     assert rows[2]["flags"] == "small" and rows[1]["flags"] == ""  # 100 px; an error has no flags
     assert "1 file(s) could not be classified" in err
 

@@ -96,7 +96,7 @@ $("#clear").addEventListener("click", () => {
   explainSection.hidden = true;
   $("#export").disabled = true;
 });
-$("#export").addEventListener("click", () => download(toCSV(table.results()), "facespectra-results.csv"));
+$("#export").addEventListener("click", () => download(toCSV(table.results(), info.csv), "facespectra-results.csv"));
 $("#filter").addEventListener("change", (event) => table.setFilter(event.target.value));
 $("#sort").addEventListener("change", (event) => table.setSort(event.target.value));
 

@@ -1,15 +1,23 @@
-// The results as CSV (RFC 4180, UTF-8): name,label,p_fake,flags,error — the CLI's columns (its "path" is "name").
-// A spreadsheet runs a cell that starts with = + - @ as a formula: a file named "=HYPERLINK(…)" must
-// stay text, so such cells get a leading apostrophe (OWASP's CSV-injection advice).
-const defuse = (value) => (/^[=+\-@\t\r]/.test(value) ? `'${value}` : value);
+// The results as CSV (RFC 4180, UTF-8) under the CLI's rules, which the detector hands over with its info
+// (runtime/csvrows.py: the columns, and the characters that make a spreadsheet read a cell as a formula).
+// The table's "name" is the CLI's "path"; a column a row lacks is written empty.
 const quote = (value) => (/[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value);
 
-export function toCSV(results) {
-  const lines = [["name", "label", "p_fake", "flags", "error"]];
+// As csvrows.cell_text: nothing for a missing value, flags joined by ";", a list of faces by its count.
+function cellText(column, value) {
+  if (value === null || value === undefined) return "";
+  if (Array.isArray(value)) return column === "faces" ? String(value.length) : value.join(";");
+  return String(value);
+}
+
+export function toCSV(results, { columns, formula_start: formulaStart }) {
+  const defuse = (text) => (text && formulaStart.includes(text[0]) ? `'${text}` : text);
+  const lines = [columns];
   for (const r of results) {
-    lines.push([r.name, r.label, r.p_fake === null ? "" : String(r.p_fake), r.flags.join(";"), r.error || ""]);
+    const row = { path: r.name, ...r };
+    lines.push(columns.map((column) => defuse(cellText(column, row[column]))));
   }
-  return lines.map((cells) => cells.map((c) => quote(defuse(c))).join(",")).join("\r\n") + "\r\n";
+  return lines.map((cells) => cells.map(quote).join(",")).join("\r\n") + "\r\n";
 }
 
 export function download(text, fileName) {

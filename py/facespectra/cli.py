@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from .api import SHIPPED_WEIGHTS, Detector
+from .runtime import csvrows
 
 
 def default_weights():
@@ -23,13 +24,12 @@ def cmd_predict(args):
         print(f"facespectra: cannot use weights {args.weights}: {exc}", file=sys.stderr)
         return 2
     buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(["path", "label", "p_fake", "flags", "error"])  # the page's CSV has the same columns
+    writer = csv.writer(buf, lineterminator=csvrows.LINE_END)
+    writer.writerow(csvrows.COLUMNS)  # the page's export has the same columns and escaping (runtime/csvrows.py)
     n_err = 0
     for row in detector.check(args.paths):
         n_err += row["label"] == "error"
-        p = "" if row["p_fake"] is None else repr(row["p_fake"])
-        writer.writerow([row["path"], row["label"], p, ";".join(row["flags"]), row["error"] or ""])
+        writer.writerow(csvrows.csv_cells(row))
         if args.csv is None:  # the CSV is UTF-8 whatever the terminal's locale
             sys.stdout.buffer.write(buf.getvalue().encode("utf-8"))
             sys.stdout.buffer.flush()
@@ -47,7 +47,7 @@ def cmd_predict(args):
 def build_parser():
     parser = argparse.ArgumentParser(prog="facespectra", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("predict", help="classify image files or folders; writes CSV path,label,p_fake,flags,error",
+    p = sub.add_parser("predict", help="classify image files or folders; writes CSV " + ",".join(csvrows.COLUMNS),
                        description="Classify images as real or fake. Folders are searched recursively. "
                                    "A file that cannot be read gets label=error and a message; the rest still run.")
     p.add_argument("paths", nargs="+", metavar="PATH", help="image files or folders")

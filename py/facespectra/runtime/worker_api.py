@@ -7,6 +7,7 @@ into JavaScript, where JSON keeps None as null and costs less than converting pr
 
 import json
 
+from . import csvrows
 from .classify import classify_bytes
 from .explain import explain_bytes, model_info
 from .inputflags import MESSAGES
@@ -29,8 +30,10 @@ def load_model(weights_text):
 
 
 def info(model=None):
-    """What the page needs once per model: bands, labels, references, threshold, flag messages."""
-    return {**model_info(model or _current), "flag_messages": MESSAGES}
+    """What the page needs once per model: bands, labels, references, threshold, flag messages, and the
+    CSV's columns and formula characters (the page's export follows the CLI's rules, csvrows.py)."""
+    return {**model_info(model or _current), "flag_messages": MESSAGES,
+            "csv": {"columns": list(csvrows.COLUMNS), "formula_start": csvrows.FORMULA_START}}
 
 
 def check(data, model=None):
