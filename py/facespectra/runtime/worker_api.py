@@ -9,9 +9,11 @@ import json
 
 from . import csvrows
 from .classify import classify_bytes
+from .errors import InputError, WeightsError
 from .explain import explain_bytes, model_info
 from .inputflags import MESSAGES
 from .model import SpectralModel
+from .teach import TeachError, example_features, teach
 
 _current = None
 
@@ -56,3 +58,41 @@ def check_json(data):
 
 def explain_json(data, features_json):
     return json.dumps(explain(data, json.loads(features_json)))
+
+
+def load_model_json(weights_text):
+    """Like load_model, for the page's model switch: the new model's info, or {"error"} with the
+    weights check's message, and then the model in use stays."""
+    try:
+        load_model(weights_text)
+    except WeightsError as exc:
+        return json.dumps({"error": str(exc)})
+    return info_json()
+
+
+def features(data, model=None):
+    """One teaching example's bytes -> its feature rows (as given, then JPEG re-saves) in the model's
+    feature config, or {"error"} for a file that is not a usable image."""
+    try:
+        return example_features(_bytes(data), (model or _current).config)
+    except InputError as exc:
+        return {"error": str(exc)}
+
+
+def fit(examples, when=None, model=None):
+    """Examples as `features` gave them, each with its "label" -> {"weights": the taught model's weights
+    file text, "report": the cross-validated estimate}, or {"error"}. The model in use does not change."""
+    try:
+        taught, report = teach(examples, (model or _current).config, when=when)
+    except TeachError as exc:
+        return {"error": str(exc)}
+    return {"weights": json.dumps(taught.to_dict(), indent=1), "report": report}
+
+
+def features_json(data):
+    return json.dumps(features(data))
+
+
+def fit_json(payload_json):
+    payload = json.loads(payload_json)
+    return json.dumps(fit(payload["examples"], payload.get("when")))

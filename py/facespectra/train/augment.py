@@ -16,8 +16,7 @@ import numpy as np
 from PIL import Image
 
 from ..runtime import decode
-
-QUALITIES = (60, 65, 70, 75, 80, 85, 90, 95, 100)
+from ..runtime.resave import QUALITIES, jpeg_bytes
 
 
 @dataclass(frozen=True)
@@ -41,13 +40,6 @@ class Variant:
 
     def label(self, source_label):
         return 1 if self.upsampler else source_label
-
-
-def jpeg_bytes(img, quality):
-    """Re-encode as baseline JPEG with Pillow's default 4:2:0 chroma subsampling, as most cameras and sites do."""
-    buf = io.BytesIO()
-    img.save(buf, format="JPEG", quality=int(quality))
-    return buf.getvalue()
 
 
 def png_bytes(img):

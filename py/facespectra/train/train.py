@@ -19,6 +19,7 @@ from .atomic import write_text_atomic
 from .augment import AugmentPlan
 from .dataset import DatasetError, discover
 from ..runtime.errors import WeightsError
+from ..runtime.fit import class_reference
 from .evaluate import CONDITIONS, evaluate_model, summary_table
 from .featcache import FeatureCache
 from .logistic import LogisticRegression
@@ -36,11 +37,6 @@ def split_items(labels, test_fraction, seed):
         idx = np.flatnonzero(labels == c)
         test[rng.choice(idx, int(round(len(idx) * test_fraction)), replace=False)] = True
     return test
-
-
-def _reference(X, y):
-    return {"mean_real": X[y == 0].mean(0).tolist(), "mean_fake": X[y == 1].mean(0).tolist(),
-            "std_real": X[y == 0].std(0).tolist(), "std_fake": X[y == 1].std(0).tolist()}
 
 
 def _loss_points(history):
@@ -152,7 +148,7 @@ def cmd_train(args):
         "loss_history": _loss_points(clf.loss_history_),
     }
     model = SpectralModel(cfg, clf.mean_, clf.scale_, clf.coef_, clf.intercept_, threshold["value"],
-                          provenance=provenance, reference=_reference(X, y))
+                          provenance=provenance, reference=class_reference(X, y))
 
     t3 = time.time()
     held_out = test & ok
