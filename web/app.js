@@ -100,7 +100,11 @@ $("#export").addEventListener("click", () => download(toCSV(table.results(), inf
 $("#filter").addEventListener("change", (event) => table.setFilter(event.target.value));
 $("#sort").addEventListener("change", (event) => table.setSort(event.target.value));
 
+// Each click takes a token: only the explanation asked for last may fill the panel, however the
+// workers' answers are ordered (a large image clicked first can finish after a small one clicked next).
+let explainToken = 0;
 async function explain(entry) {
+  const token = ++explainToken;
   const body = $("#explain-body");
   explainSection.hidden = false;
   explainSection.dataset.state = "loading";
@@ -108,14 +112,15 @@ async function explain(entry) {
   explainSection.scrollIntoView({ block: "start" });
   $("#explain-h").focus();
   try {
-    const bytes = await entry.file.arrayBuffer();
-    const explanation = await pool.any().request("explain", bytes, { features: entry.result.features });
+    const explanation = await queue.explain(entry);
+    if (token !== explainToken) return;
     if (explanation.error) throw new Error(explanation.error);
     const verdictText = entry.row.querySelector(".verdict-text").textContent;
     renderExplanation(body, { info, entry, explanation, verdictText });
     explainSection.dataset.name = entry.name;
     explainSection.dataset.state = "ready";
   } catch (err) {
+    if (token !== explainToken) return;
     body.textContent = `No explanation: ${err.message || err}`;
     explainSection.dataset.state = "error";
   }

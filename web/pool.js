@@ -60,9 +60,4 @@ export class Pool {
   idle(taken) {
     return this.detectors.find((d) => d.state === "ready" && d.pending.size === 0 && !taken.has(d)) || null;
   }
-
-  // For a one-off request (an explanation): an idle worker if there is one, else any ready one.
-  any() {
-    return this.idle(new Set()) || this.detectors.find((d) => d.state === "ready") || this.detectors[0];
-  }
 }

@@ -1,14 +1,42 @@
 // The batch: files wait here and go to the pool's idle workers, one file per worker, so a big batch
 // never holds more than a few files' bytes in flight and can be cancelled between files.
+// Explanations ("Why?") share the same workers: the one asked for last goes to the next free worker,
+// ahead of the waiting files, and every finished job hands its worker on. So neither starves the
+// other, on any pool size: with one worker, an explanation waits for at most one file.
 import { CRASHED } from "./detector.js";
+
+export const SUPERSEDED = "a later explanation was asked for";
 
 export class Queue {
   constructor(pool, { onDone, onProgress }) {
     Object.assign(this, { pool, onDone, onProgress });
     this.waiting = [];
     this.working = new Set(); // detectors checking a file
+    this.explaining = new Set(); // the detector explaining one (not part of the batch's progress)
+    this.explanation = null; // {entry, resolve, reject}: asked for, not yet on a worker
     this.batchTotal = 0;
     this.batchDone = 0;
+  }
+
+  // The explanation of a checked entry; an earlier one still waiting for a worker is dropped (SUPERSEDED).
+  explain(entry) {
+    if (this.explanation) this.explanation.reject(new Error(SUPERSEDED));
+    const asked = new Promise((resolve, reject) => { this.explanation = { entry, resolve, reject }; });
+    this.pump();
+    return asked;
+  }
+
+  async runExplanation(detector, job) {
+    this.explaining.add(detector);
+    try {
+      const bytes = await job.entry.file.arrayBuffer();
+      job.resolve(await detector.request("explain", bytes, { features: job.entry.result.features }));
+    } catch (err) {
+      job.reject(err);
+    } finally {
+      this.explaining.delete(detector);
+      this.pump();
+    }
   }
 
   add(entries) {
@@ -38,8 +66,15 @@ export class Queue {
   // Every idle worker gets the next file; the files after those are read from disk meanwhile, so a worker
   // that finishes never waits for a read.
   pump() {
-    for (let d = this.pool.idle(this.working); d && this.waiting.length; d = this.pool.idle(this.working)) {
-      this.run(d, this.waiting.shift());
+    const free = () => this.pool.idle(new Set([...this.working, ...this.explaining]));
+    for (let d = free(); d && (this.explanation || this.waiting.length); d = free()) {
+      if (this.explanation) {
+        const job = this.explanation;
+        this.explanation = null;
+        this.runExplanation(d, job);
+      } else {
+        this.run(d, this.waiting.shift());
+      }
     }
     for (const entry of this.waiting.slice(0, this.pool.size)) this.read(entry);
   }
