@@ -59,7 +59,7 @@ GZIP_SUFFIXES = (".js", ".mjs", ".css", ".html", ".json", ".wasm", ".webmanifest
 CSP = "; ".join([
     "default-src 'self'",
     "script-src 'self' 'wasm-unsafe-eval'",
-    "worker-src 'self'",
+    "worker-src 'self' blob:",  # web/detector.js: the worker runs from a blob: URL, to inherit this policy
     "connect-src 'self'",
     "img-src 'self' blob: data:",
     "style-src 'self'",
@@ -307,7 +307,11 @@ def build(dist=DIST, weights=WEIGHTS, offline=False):
 
 
 class StaticHandler(http.server.SimpleHTTPRequestHandler):
-    """Serves dist/ like a careful static host: right MIME types, CSP header, gzip, optional sub-path."""
+    """Serves dist/ like a careful static host: right MIME types, CSP header, gzip, optional sub-path.
+
+    With csp_header False it is a host that cannot set headers (GitHub Pages): the page's meta tag is
+    then its only policy, and tests check that the worker is bound by it too.
+    """
 
     extensions_map = {
         **http.server.SimpleHTTPRequestHandler.extensions_map,
@@ -320,6 +324,7 @@ class StaticHandler(http.server.SimpleHTTPRequestHandler):
         ".whl": "application/zip",
     }
     base = "/"
+    csp_header = True
 
     def log_message(self, fmt, *args):
         pass
@@ -330,7 +335,8 @@ class StaticHandler(http.server.SimpleHTTPRequestHandler):
         return super().translate_path("/" + path[len(self.base):])
 
     def end_headers(self):
-        self.send_header("Content-Security-Policy", CSP)
+        if self.csp_header:
+            self.send_header("Content-Security-Policy", CSP)
         self.send_header("X-Content-Type-Options", "nosniff")
         immutable = IMMUTABLE.search(self.path)
         self.send_header("Cache-Control", "public, max-age=31536000, immutable" if immutable else "no-cache")
@@ -353,10 +359,11 @@ class StaticHandler(http.server.SimpleHTTPRequestHandler):
         return super().send_head()
 
 
-def make_server(directory=DIST, port=0, base="/"):
+def make_server(directory=DIST, port=0, base="/", csp_header=True):
     """A threaded static server on 127.0.0.1; `server.base_url` is where the page lives."""
     base = "/" + base.strip("/") + "/" if base.strip("/") else "/"
-    handler = functools.partial(type("Handler", (StaticHandler,), {"base": base}), directory=str(directory))
+    handler_class = type("Handler", (StaticHandler,), {"base": base, "csp_header": csp_header})
+    handler = functools.partial(handler_class, directory=str(directory))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
     server.base_url = f"http://127.0.0.1:{server.server_address[1]}{base}"
     return server

@@ -77,10 +77,10 @@ def dist_dir():
     return dist
 
 
-def serve(directory, base="/"):
+def serve(directory, base="/", csp_header=True):
     import build
 
-    server = build.make_server(directory, port=0, base=base)
+    server = build.make_server(directory, port=0, base=base, csp_header=csp_header)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     return server

@@ -2,12 +2,18 @@
 the worker's policy on a header-less host, updates that keep offline use, and the smaller ones."""
 
 import csv
+import http.server
 import io
+import json
+import shutil
+import threading
+import time
+from urllib.request import urlopen
 
 import pytest
 
 from browser_helpers import drop_files, wait_all_workers, wait_ready
-from conftest import encode, texture, write_model
+from conftest import encode, serve, texture, write_model
 from facespectra import cli
 from facespectra.runtime import csvrows
 
@@ -78,3 +84,82 @@ def test_why_mid_batch_on_one_worker_does_not_stall_the_batch(browser, server):
         assert page.locator("[data-testid=clear]").is_enabled() and page.locator("[data-testid=export]").is_enabled()
     finally:
         page.context.close()
+
+
+class CountingHandler(http.server.BaseHTTPRequestHandler):
+    """Another origin: it only counts the requests that reach it."""
+
+    def do_GET(self):
+        self.server.paths.append(self.path)
+        self.send_response(200)
+        self.send_header("Access-Control-Allow-Origin", "*")
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def other_origin():
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), CountingHandler)
+    srv.paths = []
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    yield srv, f"http://127.0.0.1:{srv.server_address[1]}/"
+    srv.shutdown()
+
+
+# Installed before the page's scripts: what each worker reports of its attempt to reach the other origin.
+COLLECT_PROBES = """
+window.__probes = [];
+const RealWorker = window.Worker;
+window.Worker = class extends RealWorker {
+  constructor(...args) {
+    super(...args);
+    this.addEventListener("message", (e) => { if (e.data.type === "probe") window.__probes.push(e.data.reached); });
+  }
+};
+"""
+
+
+def poll(page, script, until, timeout_s=60):
+    """page.evaluate(script) until until(value) holds (strict CSP forbids Playwright's string-evaluated waits)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = page.evaluate(script)
+        if until(value) or time.monotonic() > deadline:
+            return value
+        time.sleep(0.2)
+
+
+@pytest.mark.browser
+def test_no_other_origin_from_page_or_workers_on_a_header_less_host(browser, server, dist_dir, tmp_path, other_origin):
+    """Problem 3: served with no Content-Security-Policy header (as GitHub Pages serves), under the real
+    policy of the meta tag: a fetch to another origin from the page and from every worker of the pool
+    (each tries one as it starts) never arrives. The dev server still sends the policy as a header."""
+    counter, other = other_origin
+    site = tmp_path / "site"
+    shutil.copytree(dist_dir, site)
+    worker = site / "worker.js"
+    probe = (f"fetch({json.dumps(other + 'from-worker')}, {{mode: 'no-cors'}}).then(\n"
+             "  () => self.postMessage({type: 'probe', reached: true}),\n"
+             "  () => self.postMessage({type: 'probe', reached: false}));\n")
+    worker.write_text(probe + worker.read_text())
+    worker.with_name("worker.js.gz").unlink()
+    srv = serve(site, csp_header=False)
+    page = open_page(browser, srv.base_url, COLLECT_PROBES)
+    try:
+        assert "content-security-policy" not in {k.lower() for k in urlopen(srv.base_url).headers}
+        wait_ready(page)
+        size = int(page.locator("[data-testid=status]").get_attribute("data-workers").split("/")[1])
+        probes = poll(page, "() => window.__probes", lambda found: len(found) == size)
+        assert probes == [False] * size
+        reached = page.evaluate("url => fetch(url, {mode: 'no-cors'}).then(() => true, () => false)", other + "from-page")
+        assert reached is False
+        assert counter.paths == []
+    finally:
+        page.context.close()
+        srv.shutdown()
+    with urlopen(server.base_url) as resp:  # the dev server keeps the header
+        assert "worker-src 'self' blob:" in resp.headers["Content-Security-Policy"]

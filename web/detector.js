@@ -6,6 +6,17 @@ export const CRASHED = "the detector crashed on this file; it was restarted";
 // Generous: a 40-megapixel TIFF takes a few seconds on a slow phone; a hang takes forever.
 export const JOB_TIMEOUT_MS = 90_000;
 
+// The worker runs from a blob: URL whose one line imports worker.js. A worker made from its own URL
+// takes its Content-Security-Policy from that response's headers, which a static host such as GitHub
+// Pages does not send, so it would run with no policy at all; a worker made from a blob: URL inherits
+// the policy of the document that created it (CSP 3: workers of local schemes inherit their creator's
+// policy container), meta tag included. So on any host the worker, where untrusted image bytes are
+// parsed, is bound by connect-src 'self' as the page is (tests/test_reliability.py measures it in
+// Chromium: a fetch to another origin from the worker never arrives). worker.js keeps its real URL
+// as import.meta.url, so its relative URLs are unchanged. The page's policy allows blob: for workers.
+const WORKER_URL = URL.createObjectURL(new Blob(
+  [`import ${JSON.stringify(new URL("./worker.js", import.meta.url).href)};\n`], { type: "text/javascript" }));
+
 export class Detector {
   // deferred: the worker (and its script) is created now, but loads Pyodide only when load() is called.
   constructor({ onStatus, onInfo, onNet, deferred = false }) {
@@ -18,7 +29,7 @@ export class Detector {
 
   start(deferred = false) {
     this.state = deferred ? "waiting" : "loading";
-    this.worker = new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
+    this.worker = new Worker(WORKER_URL, { type: "module" });
     this.worker.onmessage = (event) => this.receive(event.data);
     this.worker.onerror = (event) => {
       event.preventDefault();
