@@ -89,9 +89,11 @@ def test_search_gives_the_same_results_without_the_held_out_items():
     keep_rows = train_items[table.items_idx]
     new_index = np.cumsum(train_items) - 1
     items = [SimpleNamespace(label=it.label, path=it.path) for it, t in zip(table.items, train_items) if t]
-    sub = FeatureTable(items=items, hashes=[None] * len(items), items_idx=new_index[table.items_idx[keep_rows]],
+    sub = FeatureTable(items=items, hashes=[h for h, t in zip(table.hashes, train_items) if t],
+                       items_idx=new_index[table.items_idx[keep_rows]],
                        variants=[v for v, keep in zip(table.variants, keep_rows) if keep],
-                       labels=table.labels[keep_rows], X={"c": table.X["c"][keep_rows]})
+                       labels=table.labels[keep_rows], X={"c": table.X["c"][keep_rows]},
+                       sides=table.sides[keep_rows], qualities=table.qualities[keep_rows])
     alone = search.run(sub, {"c": None}, np.ones(len(items), dtype=bool), np.ones(keep_rows.sum(), dtype=bool))[2]
     assert comparable(alone) == comparable(full)
 
@@ -106,7 +108,9 @@ def with_synthetic_fakes(table, seed=0):
                         items_idx=np.r_[table.items_idx, [i for i, _, _ in rows]],
                         variants=table.variants + [v for _, v, _ in rows],
                         labels=np.r_[table.labels, np.ones(len(rows), int)],
-                        X={"c": np.vstack([table.X["c"], [x for _, _, x in rows]])})
+                        X={"c": np.vstack([table.X["c"], [x for _, _, x in rows]])},
+                        sides=np.r_[table.sides, np.full(len(rows), 1024)],
+                        qualities=np.r_[table.qualities, np.zeros(len(rows), int)])
 
 
 def test_synthetic_fakes_of_each_training_photo_are_scored_once_out_of_fold():
@@ -114,7 +118,7 @@ def test_synthetic_fakes_of_each_training_photo_are_scored_once_out_of_fold():
     train_items = np.random.default_rng(2).random(len(table.items)) > 0.25
     folds = search.stratified_folds(np.array([it.label for it in table.items]), 4, 0, include=train_items)
     params = {"l2": 1e-3, "lr": 1.0, "max_iter": 2000, "tol": 1e-6, "class_weight": None}
-    _, _, _, synthetic = search.cv_score(table, "c", params, train_items, np.ones(len(table.items_idx), dtype=bool),
+    _, _, _, synthetic, _ = search.cv_score(table, "c", params, train_items, np.ones(len(table.items_idx), dtype=bool),
                                          folds, 4)
     n_train_reals = sum(t and it.label == 0 for t, it in zip(train_items, table.items))
     assert {kind: len(p) for kind, p in synthetic.items()} == {"bilinear": n_train_reals, "nearest": n_train_reals}

@@ -5,6 +5,7 @@ example runs as written."""
 import csv
 import io
 import re
+import shutil
 import subprocess
 import sys
 import venv
@@ -16,7 +17,10 @@ def test_fresh_venv_install_predicts_from_any_directory(tmp_path):
     env_dir = tmp_path / "venv"
     venv.create(env_dir, with_pip=True)
     py = env_dir / "bin" / "python"
-    subprocess.run([py, "-m", "pip", "install", "-q", str(ROOT)], check=True, capture_output=True, text=True)
+    checkout = tmp_path / "checkout"  # a copy: setuptools builds in the source tree
+    for name in ("py", "weights", "pyproject.toml", "README.md"):
+        (shutil.copytree if (ROOT / name).is_dir() else shutil.copy)(ROOT / name, checkout / name)
+    subprocess.run([py, "-m", "pip", "install", "-q", str(checkout)], check=True, capture_output=True, text=True)
     work = tmp_path / "elsewhere"
     work.mkdir()
     (work / "photo.jpg").write_bytes(encode(texture(256, seed=3), "JPEG", quality=90))
@@ -25,6 +29,7 @@ def test_fresh_venv_install_predicts_from_any_directory(tmp_path):
     rows = list(csv.DictReader(io.StringIO(out.stdout)))
     assert [r["path"] for r in rows] == ["photo.jpg"]
     assert rows[0]["label"] in ("real", "fake", "uncertain") and 0 <= float(rows[0]["p_fake"]) <= 1
+    shutil.rmtree(checkout)  # nothing may still point into it
     site = subprocess.run([py, "-c", "import facespectra.api as a; print(a.SHIPPED_WEIGHTS.read_bytes() == open("
                            f"{str(ROOT / 'weights' / 'model.json')!r}, 'rb').read(), a.__file__)"],
                           cwd=work, check=True, capture_output=True, text=True).stdout.split()

@@ -88,5 +88,6 @@ def test_classify_bytes_returns_an_error_row_instead_of_raising(jpeg_bytes):
     good = classify_bytes(jpeg_bytes, model)
     assert good["label"] in ("real", "fake") and 0 <= good["p_fake"] <= 1 and good["error"] is None
     bad = classify_bytes(b"%PDF-1.7 not an image", model)
-    assert bad == {"label": "error", "p_fake": None, "features": None, "flags": [],
-                   "error": "not an image: the file is a PDF document"}
+    assert {k: bad[k] for k in ("label", "verdict", "p_fake", "reason", "features", "flags", "error")} == {
+        "label": "error", "verdict": "error", "p_fake": None, "reason": None, "features": None, "flags": [],
+        "error": "not an image: the file is a PDF document"}

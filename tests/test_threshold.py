@@ -22,20 +22,21 @@ def shifted_table(n_real, n_fake, seed=0):
     base = rng.normal(size=(len(labels), 2)) + 2.0 * labels[:, None] * np.array([1.0, 0.0])
     idx, variants, X = [], [], []
     for i in range(len(labels)):
-        for v in CONDITIONS.values():
+        for v in [CONDITIONS[name](str(i)) for name in (*search.SCORED, "web")]:
             idx.append(i)
             variants.append(v)
             X.append(base[i] + rng.normal(scale=0.1, size=2))
     idx = np.array(idx)
     items = [SimpleNamespace(label=int(c), path=f"{i}.jpg") for i, c in enumerate(labels)]
-    return FeatureTable(items=items, hashes=[None] * len(items), items_idx=idx, variants=variants,
-                        labels=labels[idx], X={"c": np.array(X)})
+    return FeatureTable(items=items, hashes=[str(i) for i in range(len(items))], items_idx=idx, variants=variants,
+                        labels=labels[idx], X={"c": np.array(X)}, sides=np.full(len(idx), 1024),
+                        qualities=np.zeros(len(idx), int))
 
 
 def oof_curve(table, train_items, k=4):
     folds = search.stratified_folds(np.array([it.label for it in table.items]), k, seed=0, include=train_items)
     is_train_row = np.ones(len(table.items_idx), dtype=bool)
-    score, _, oof, _ = search.cv_score(table, "c", NO_CLASS_WEIGHTS, train_items, is_train_row, folds, k)
+    score, _, oof, _, _ = search.cv_score(table, "c", NO_CLASS_WEIGHTS, train_items, is_train_row, folds, k)
     return score, search.threshold_curve(oof)
 
 

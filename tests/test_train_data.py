@@ -93,7 +93,7 @@ def test_train_then_evaluate_round_trip(tmp_path, capsys):
     assert main(["train", str(tmp_path / "data"), "--out", str(weights), "--report", str(report), "--config", "radial64",
                  "--folds", "2", "--jpeg-variants", "1", "--resized-variants", "1", "--synthetic", "0", *common]) == 0
     model = SpectralModel.load(weights)
-    assert set(model.metrics["held_out"]) >= {"as_distributed", "jpeg_q75", "web_512_q85"}
+    assert set(model.metrics["held_out"]) >= {"as_distributed", "jpeg_q75", "web", "small"}
     assert len(model.reference["mean_fake"]) == model.config.n_features
     chosen = model.provenance["threshold"]
     assert chosen["source"] == "cross-validation" and model.threshold == chosen["value"] == chosen["cv_choice"]
@@ -109,7 +109,7 @@ def test_train_then_evaluate_round_trip(tmp_path, capsys):
     assert main(["evaluate", str(tmp_path / "data"), "--weights", str(weights), "--report", str(out), *common]) == 0
     metrics = json.loads((out / "metrics.json").read_text())
     conds = metrics["conditions"]
-    assert {"as_distributed", "jpeg_q95", "jpeg_q85", "jpeg_q75", "jpeg_q65", "web_512_q85"} <= set(conds)
+    assert {"as_distributed", "jpeg_q95", "jpeg_q85", "jpeg_q75", "jpeg_q65", "web", "small"} <= set(conds)
     assert all(0 <= c["balanced_accuracy"] <= 1 and c["n_real"] == 8 and c["n_fake"] == 8 for c in conds.values())
     page = (out / "report.html").read_text()
     assert page.count("data:image/png;base64,") >= 5

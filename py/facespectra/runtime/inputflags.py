@@ -57,16 +57,20 @@ def _low_detail(features, model):
     return bool(band.any() and z[band].mean() < DETAIL_Z)
 
 
-def input_flags(data, features, model):
-    """Flag codes (keys of MESSAGES) for bytes that classified; never raises for a readable image."""
-    img = decode.open_image(data)  # header only
-    flags = []
-    if min(img.size) < SMALL_SIDE:
-        flags.append("small")
-    elif min(img.size) < TRAINING_SIDE:
-        flags.append("under-1024")
+def header_facts(data):
+    """(shorter side in pixels, estimated JPEG quality or None) from the header alone, no decoding."""
+    img = decode.open_image(data)
     tables = getattr(img, "quantization", None) or {}
-    quality = jpeg_quality(tables[0]) if 0 in tables else None
+    return min(img.size), (jpeg_quality(tables[0]) if 0 in tables else None)
+
+
+def input_flags(side, quality, features, model):
+    """Flag codes (keys of MESSAGES) for an image with these header facts; never raises."""
+    flags = []
+    if side < SMALL_SIDE:
+        flags.append("small")
+    elif side < TRAINING_SIDE:
+        flags.append("under-1024")
     if quality is not None and quality < LOW_JPEG_QUALITY:
         flags.append("heavy-jpeg")
     if _low_detail(features, model):

@@ -10,23 +10,14 @@ import math
 
 import numpy as np
 
+from . import verdict
+from .verdict import sigmoid
 from .errors import WeightsError
 from .spectrum import FeatureConfig
 
 FORMAT = "facespectra-weights"
 VERSION = 1
 CLASSES = ("real", "fake")
-
-
-def sigmoid(z):
-    """Numerically stable logistic function (no overflow warnings for large |z|)."""
-    z = np.asarray(z, dtype=np.float64)
-    out = np.empty_like(z)
-    pos = z >= 0
-    out[pos] = 1.0 / (1.0 + np.exp(-z[pos]))
-    ez = np.exp(z[~pos])
-    out[~pos] = ez / (1.0 + ez)
-    return out
 
 
 def _vector(d, key, n, *, positive=False):
@@ -60,7 +51,7 @@ class SpectralModel:
     """Standardise -> linear -> sigmoid. `predict_proba` follows scikit-learn: columns (real, fake)."""
 
     def __init__(self, config, mean, scale, coef, intercept, threshold=0.5, *,
-                 metrics=None, provenance=None, reference=None):
+                 metrics=None, provenance=None, reference=None, verdict_rule=None):
         self.config = config
         self.mean = np.asarray(mean, dtype=np.float64)
         self.scale = np.asarray(scale, dtype=np.float64)
@@ -70,6 +61,7 @@ class SpectralModel:
         self.metrics = metrics or {}
         self.provenance = provenance or {}
         self.reference = reference or {}
+        self.verdict_rule = verdict_rule  # see verdict.py; None: uncertain within a band of the threshold
 
     classes_ = CLASSES
 
@@ -98,8 +90,15 @@ class SpectralModel:
         for key in ("mean_real", "mean_fake", "std_real", "std_fake"):
             if key in reference:
                 _vector(reference, key, n)
+        rule = d.get("verdict_rule")
+        if rule is not None:
+            try:
+                verdict.validate(rule)
+            except ValueError as exc:
+                raise WeightsError(f"weights: {exc}") from None
         return cls(config, mean, scale, coef, _number(d, "intercept"), _number(d, "threshold", 0.0, 1.0),
-                   metrics=d.get("metrics") or {}, provenance=d.get("provenance") or {}, reference=reference)
+                   metrics=d.get("metrics") or {}, provenance=d.get("provenance") or {}, reference=reference,
+                   verdict_rule=rule)
 
     @classmethod
     def loads(cls, text):
@@ -124,6 +123,7 @@ class SpectralModel:
             "coef": self.coef.tolist(),
             "intercept": self.intercept,
             "threshold": self.threshold,
+            **({"verdict_rule": self.verdict_rule} if self.verdict_rule is not None else {}),
             "reference": self.reference,
             "metrics": self.metrics,
             "provenance": self.provenance,

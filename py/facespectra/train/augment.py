@@ -80,7 +80,7 @@ def apply(data, variant):
     return jpeg_bytes(img, variant.quality) if variant.quality else png_bytes(img)
 
 
-def _rng(content_hash, seed):
+def image_rng(content_hash, seed):
     digest = hashlib.sha256(f"{content_hash}:{seed}".encode()).digest()
     return np.random.default_rng(int.from_bytes(digest[:8], "little"))
 
@@ -97,7 +97,7 @@ class AugmentPlan:
 
     def variants(self, content_hash, label):
         """The variants of one image, determined by its content hash and the plan's seed."""
-        rng = _rng(content_hash, self.seed)
+        rng = image_rng(content_hash, self.seed)
         out = [Variant()] if self.keep_original else []
         qualities = rng.choice(QUALITIES, size=min(self.n_jpeg, len(QUALITIES)), replace=False)
         out += [Variant(quality=int(q)) for q in sorted(qualities)]

@@ -1,24 +1,48 @@
-"""Metrics in the three conditions every result must be read in.
+"""Metrics in every condition a result must be read in, with coverage and confident errors.
 
-As distributed; both classes re-saved at the same JPEG quality (95, 85, 75, 65), which
-removes the seed data's compression shortcut; and web-style (shorter side 512, JPEG 85).
-A score as distributed means little without its compression-matched twins.
+As distributed; both classes re-saved at the same JPEG quality (95, 85, 75, 65), which removes the
+seed data's compression shortcut; web-style (downscaled to 30-80% of the side, then JPEG 60-90); and
+small (a shorter side of 128-256 px). A condition's variant may depend on the image (drawn from its
+content hash), so each image gets its own web-style size and quality.
 """
 
 import json
 
 import numpy as np
 
-from .augment import Variant
+from ..runtime.verdict import decide
+from .augment import Variant, image_rng
 
+
+def _fixed(variant):
+    return lambda content_hash: variant
+
+
+def _web(content_hash):
+    rng = image_rng(content_hash, 101)
+    return Variant(side=int(rng.integers(307, 820)), quality=int(rng.integers(60, 91)))
+
+
+def _small(content_hash):
+    rng = image_rng(content_hash, 102)
+    return Variant(side=int(rng.integers(128, 257)), quality=int(rng.integers(70, 96)))
+
+
+# name -> content hash -> Variant
 CONDITIONS = {
-    "as_distributed": Variant(),
-    "jpeg_q95": Variant(quality=95),
-    "jpeg_q85": Variant(quality=85),
-    "jpeg_q75": Variant(quality=75),
-    "jpeg_q65": Variant(quality=65),
-    "web_512_q85": Variant(side=512, quality=85),
+    "as_distributed": _fixed(Variant()),
+    "jpeg_q95": _fixed(Variant(quality=95)),
+    "jpeg_q85": _fixed(Variant(quality=85)),
+    "jpeg_q75": _fixed(Variant(quality=75)),
+    "jpeg_q65": _fixed(Variant(quality=65)),
+    "web": _web,
+    "small": _small,
 }
+
+
+def condition_variants(content_hash):
+    """Every condition's variant of one image (duplicates removed, order kept)."""
+    return list(dict.fromkeys(make(content_hash) for make in CONDITIONS.values()))
 
 
 def auc(y, score):
@@ -62,29 +86,67 @@ def binary_metrics(y, p_fake, threshold=0.5):
             "n_real": tn + fp, "n_fake": fn + tp}
 
 
-def condition_rows(table, items_mask, variant):
-    return table.rows(items_mask, lambda v: v == variant)
+def condition_rows(table, items_mask, name):
+    """Rows of the chosen items that hold their own variant for condition `name`."""
+    make = CONDITIONS[name]
+    keep = np.array([v == make(table.hashes[i]) for i, v in zip(table.items_idx, table.variants)], dtype=bool)
+    return keep & np.asarray(items_mask)[table.items_idx]
+
+
+def verdict_metrics(y, verdicts):
+    """Coverage (share given a confident verdict) and confident errors per class, of verdict strings."""
+    y, v = np.asarray(y), np.asarray(verdicts)
+    n_real, n_fake = int((y == 0).sum()), int((y == 1).sum())
+    confident = v != "uncertain"
+    real_called_fake = int(np.sum((y == 0) & (v == "fake")))
+    fake_called_real = int(np.sum((y == 1) & (v == "real")))
+    right = int(np.sum(((y == 0) & (v == "real")) | ((y == 1) & (v == "fake"))))
+    return {"coverage": float(confident.mean()) if len(v) else float("nan"),
+            "coverage_real": float(confident[y == 0].mean()) if n_real else float("nan"),
+            "coverage_fake": float(confident[y == 1].mean()) if n_fake else float("nan"),
+            "confident_error_real": real_called_fake / max(n_real, 1),
+            "confident_error_fake": fake_called_real / max(n_fake, 1),
+            "accuracy_when_confident": right / max(int(confident.sum()), 1),
+            "real_called_fake": real_called_fake, "fake_called_real": fake_called_real}
+
+
+def judge_rows(model, X, sides, qualities):
+    """-> (verdicts, calibrated p_fake) of feature rows with their header facts, by the model's rule."""
+    logits = model.decision_function(X)
+    dists = np.mean(model.standardise(X) ** 2, axis=1)
+    out = [decide(z, s, None if q <= 0 else int(q), d, model.verdict_rule)
+           for z, s, q, d in zip(logits, sides, qualities, dists)]
+    return np.array([o[0] for o in out]), np.array([o[1] for o in out])
 
 
 def evaluate_model(model, table, items_mask, config_name):
-    """-> ({condition: metrics}, {condition: (y, p_fake, item indices)})"""
+    """-> ({condition: metrics}, {condition: (y, p_fake, item indices)}); p_fake is calibrated
+    where the model carries a verdict rule, and the metrics then include coverage and confident errors."""
     metrics, preds = {}, {}
-    for name, variant in CONDITIONS.items():
-        rows = condition_rows(table, items_mask, variant)
+    for name in CONDITIONS:
+        rows = condition_rows(table, items_mask, name)
         if not rows.any():
             continue
-        p = model.predict_proba(table.X[config_name][rows])[:, 1]
-        y = table.labels[rows]
+        X, y = table.X[config_name][rows], table.labels[rows]
+        p = model.predict_proba(X)[:, 1]
         metrics[name] = binary_metrics(y, p, model.threshold)
+        if model.verdict_rule is not None:
+            verdicts, p = judge_rows(model, X, table.sides[rows], table.qualities[rows])
+            metrics[name].update(verdict_metrics(y, verdicts))
         preds[name] = (y, p, table.items_idx[rows])
     return metrics, preds
 
 
 def summary_table(metrics):
-    """Markdown table: one row per condition, balanced accuracy and AUC."""
-    lines = ["| condition | balanced accuracy | AUC | real / fake |", "| --- | --- | --- | --- |"]
+    """Markdown table: one row per condition; coverage and confident errors where a verdict rule applied."""
+    lines = ["| condition | balanced accuracy | AUC | coverage | confident errors real / fake | real / fake |",
+             "| --- | --- | --- | --- | --- | --- |"]
     for name, m in metrics.items():
-        lines.append(f"| {name} | {100 * m['balanced_accuracy']:.1f}% | {m['auc']:.3f} | {m['n_real']} / {m['n_fake']} |")
+        cover = f"{100 * m['coverage']:.1f}%" if "coverage" in m else "–"
+        errors = (f"{100 * m['confident_error_real']:.1f}% / {100 * m['confident_error_fake']:.1f}%"
+                  if "coverage" in m else "–")
+        lines.append(f"| {name} | {100 * m['balanced_accuracy']:.1f}% | {m['auc']:.3f} | {cover} | {errors} "
+                     f"| {m['n_real']} / {m['n_fake']} |")
     return "\n".join(lines)
 
 

@@ -28,7 +28,8 @@ def file_hash(path):
 
 
 def entry_key(content_hash, config, variant):
-    text = json.dumps({"v": CACHE_VERSION, "file": content_hash, "config": config.to_dict(),
+    """config None: the variant's header facts (shorter side, JPEG quality or 0) instead of features."""
+    text = json.dumps({"v": CACHE_VERSION, "file": content_hash, "config": "header" if config is None else config.to_dict(),
                        "variant": variant.key()}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()
 

@@ -14,13 +14,15 @@ from tqdm import tqdm
 
 from . import augment
 from ..runtime.errors import InputError
+from ..runtime.inputflags import header_facts
 from .featcache import FeatureCache, entry_key, file_hash
 from ..runtime.spectrum import extract
 
 
 @dataclass
 class FeatureTable:
-    """Row r: item index items_idx[r], variant variants[r], label labels[r]; X[name][r] its features."""
+    """Row r: item index items_idx[r], variant variants[r], label labels[r]; X[name][r] its features;
+    sides[r], qualities[r] its header facts (shorter side, JPEG quality or 0), which the verdict rule reads."""
 
     items: list
     hashes: list
@@ -28,6 +30,8 @@ class FeatureTable:
     variants: list
     labels: np.ndarray
     X: dict
+    sides: np.ndarray
+    qualities: np.ndarray
     skipped: list = field(default_factory=list)  # (path, reason)
 
     def rows(self, items_mask, variant_filter):
@@ -41,7 +45,7 @@ def _task(args):
     cache = FeatureCache(cache_root)
     out, data = [], None
     for v in variants:
-        keys = [entry_key(content_hash, c, v) for c in configs]
+        keys = [entry_key(content_hash, c, v) for c in [*configs, None]]
         feats = [cache.get(k) for k in keys]
         if any(f is None for f in feats):
             try:
@@ -49,9 +53,9 @@ def _task(args):
                     with open(path, "rb") as fh:
                         data = fh.read()
                 vbytes = augment.apply(data, v)
-                for i, c in enumerate(configs):
+                for i, c in enumerate([*configs, None]):
                     if feats[i] is None:
-                        feats[i] = extract(vbytes, c)
+                        feats[i] = _header_vector(vbytes) if c is None else extract(vbytes, c)
                         cache.put(keys[i], feats[i])
             except (InputError, OSError) as exc:
                 if v.identity:  # the source itself is unreadable: skip the image
@@ -59,6 +63,11 @@ def _task(args):
                 return None, f"augmentation {v.key()} failed: {exc}"
         out.append(feats)
     return out, None
+
+
+def _header_vector(data):
+    side, quality = header_facts(data)
+    return np.array([side, quality or 0], dtype=np.float64)
 
 
 def build(items, variants_of, configs, *, jobs=None, cache=None, desc="features"):
@@ -78,7 +87,7 @@ def build(items, variants_of, configs, *, jobs=None, cache=None, desc="features"
         hashes.append(h)
         tasks.append((i, (str(it.path), h, variants_of(i, h, it.label), cfgs,
                           None if cache.root is None else str(cache.root))))
-    rows_item, rows_var, rows_lab, feats = [], [], [], {n: [] for n in names}
+    rows_item, rows_var, rows_lab, feats, headers = [], [], [], {n: [] for n in names}, []
     with ProcessPoolExecutor(max_workers=jobs) if jobs > 1 else _Serial() as pool:
         results = pool.map(_task, [t for _, t in tasks], chunksize=2)
         for (i, task), (out, err) in tqdm(zip(tasks, results), total=len(tasks), desc=desc, unit="image"):
@@ -91,10 +100,12 @@ def build(items, variants_of, configs, *, jobs=None, cache=None, desc="features"
                 rows_lab.append(v.label(items[i].label))
                 for n, f in zip(names, fs):
                     feats[n].append(f)
+                headers.append(fs[-1])
     return FeatureTable(items=list(items), hashes=hashes, items_idx=np.array(rows_item, dtype=int),
                         variants=rows_var, labels=np.array(rows_lab, dtype=int),
                         X={n: np.array(feats[n]).reshape(len(rows_item), configs[n].n_features) for n in names},
-                        skipped=skipped)
+                        sides=np.array([h[0] for h in headers], dtype=int),
+                        qualities=np.array([h[1] for h in headers], dtype=int), skipped=skipped)
 
 
 class _Serial:

@@ -52,6 +52,25 @@ def _roc_plot(preds, metrics):
     return _png(fig)
 
 
+def _risk_coverage_plot(preds, metrics):
+    """Error among the images answered as the least confident are left unanswered, per condition; a dot
+    marks where the fitted verdict rule operates (its coverage and its confident-error rate)."""
+    fig, ax = plt.subplots(figsize=(5, 4))
+    for name, (y, p, _) in preds.items():
+        order = np.argsort(-np.abs(np.asarray(p) - 0.5), kind="mergesort")
+        wrong = ((np.asarray(p)[order] >= 0.5) != np.asarray(y)[order].astype(bool)).astype(float)
+        n = np.arange(1, len(order) + 1)
+        line, = ax.plot(n / len(order), np.cumsum(wrong) / n, label=name)
+        m = metrics[name]
+        if "coverage" in m:
+            errors = (m["real_called_fake"] + m["fake_called_real"]) / max(m["coverage"] * (m["n_real"] + m["n_fake"]), 1)
+            ax.plot([m["coverage"]], [errors], "o", color=line.get_color())
+    ax.set(xlabel="coverage (share answered)", ylabel="error rate among answered", title="Risk-coverage",
+           xlim=(0, 1), ylim=(0, None))
+    ax.legend(fontsize=7)
+    return _png(fig)
+
+
 def _confusion_plot(metrics):
     names = list(metrics)
     fig, axes = plt.subplots(1, len(names), figsize=(2.2 * len(names), 2.4))
@@ -139,11 +158,12 @@ def write_report(out_dir, *, title, model, metrics, preds, table, items_mask, co
         sections.append(("Loss curve", _img(_loss_plot(history), "loss curve")))
     sections += [
         ("ROC", _img(_roc_plot(preds, cond), "ROC")),
+        ("Risk-coverage", _img(_risk_coverage_plot(preds, cond), "risk-coverage")),
         ("Confusion matrices (rows: true class)", _img(_confusion_plot(cond), "confusion matrices")),
         ("Mean spectrum per class", _img(_spectrum_plot(model, table.X[config_name][rows], table.labels[rows]),
                                          "mean spectra")),
         ("Per-band weights", _img(_weights_plot(model), "weights")),
-        ("Misclassified images (most confident first)", f'<div class="g">{_gallery(preds, table, model.threshold)}</div>'),
+        ("Misclassified images (most confident first)", f'<div class="g">{_gallery(preds, table, 0.5 if model.verdict_rule else model.threshold)}</div>'),
     ]
     if metrics.get("skipped"):
         sections.append(("Skipped files", "<ul>" + "".join(

@@ -17,7 +17,7 @@ import itertools
 import numpy as np
 from tqdm import tqdm
 
-from .evaluate import CONDITIONS, binary_metrics
+from .evaluate import CONDITIONS, binary_metrics, condition_rows
 from .logistic import LogisticRegression
 from ..runtime.spectrum import FeatureConfig
 
@@ -69,7 +69,8 @@ def stratified_folds(labels, k, seed, *, include):
 def cv_score(table, config_name, params, train_items, is_train_row, folds, k):
     """-> (mean over folds and SCORED conditions of balanced accuracy, the mean of every condition,
     out-of-fold predictions {SCORED condition: [(y, p_fake) per fold]},
-    out-of-fold p_fake of the validation photos' synthetic fakes {up-sampler: array}).
+    out-of-fold p_fake of the validation photos' synthetic fakes {up-sampler: array},
+    out-of-fold rows for the verdict rule {condition: {"y", "logit", "side", "quality", "distance": array}}).
 
     The synthetic fakes of a validation fold's real photos are never trained on in that fold, so
     how many are called fake measures the up-sampling families on unseen photos: the one
@@ -78,6 +79,7 @@ def cv_score(table, config_name, params, train_items, is_train_row, folds, k):
     X, y = table.X[config_name], table.labels
     per_cond = {name: [] for name in CONDITIONS}
     oof = {name: [] for name in SCORED}
+    rule_rows = {name: [] for name in CONDITIONS}
     upsampler = np.array([v.upsampler for v in table.variants])
     synthetic = {kind: [] for kind in sorted(set(upsampler) - {""})}
     for f in range(k):
@@ -85,19 +87,24 @@ def cv_score(table, config_name, params, train_items, is_train_row, folds, k):
         val_items = train_items & (folds == f)
         rows = is_train_row & fit_items[table.items_idx]
         clf = LogisticRegression(**params).fit(X[rows], y[rows])
-        for name, variant in CONDITIONS.items():
-            vr = table.rows(val_items, lambda v, variant=variant: v == variant)
+        for name in CONDITIONS:
+            vr = condition_rows(table, val_items, name)
             if vr.any():
                 p = clf.predict_proba(X[vr])[:, 1]
                 per_cond[name].append(binary_metrics(y[vr], p)["balanced_accuracy"])
                 if name in oof:
                     oof[name].append((y[vr], p))
+                rule_rows[name].append({"y": y[vr], "logit": clf.decision_function(X[vr]),
+                                        "side": table.sides[vr], "quality": table.qualities[vr],
+                                        "distance": np.mean(((X[vr] - clf.mean_) / clf.scale_) ** 2, axis=1)})
         for kind, probs in synthetic.items():
             vr = val_items[table.items_idx] & (upsampler == kind)
             probs.append(clf.predict_proba(X[vr])[:, 1])
     means = {name: float(np.mean(v)) for name, v in per_cond.items() if v}
     synthetic = {kind: np.concatenate(probs) for kind, probs in synthetic.items()}
-    return float(np.mean([means[name] for name in SCORED if name in means])), means, oof, synthetic
+    rule_rows = {name: {key: np.concatenate([part[key] for part in parts]) for key in parts[0]}
+                 for name, parts in rule_rows.items() if parts}
+    return float(np.mean([means[name] for name in SCORED if name in means])), means, oof, synthetic, rule_rows
 
 
 def threshold_curve(oof, thresholds=THRESHOLDS):
@@ -139,8 +146,8 @@ def choose_threshold(curve, thresholds=THRESHOLDS):
 def run(table, configs, train_items, is_train_row, *, k=4, seed=0):
     """-> (best config name, best params, list of all results sorted best first).
 
-    Each result carries its CV-chosen threshold, the score there, the whole curve over THRESHOLDS and,
-    at that threshold, the share of the validation photos' synthetic fakes called fake per up-sampler.
+    Each result carries its CV-chosen threshold, the score there, the whole curve over THRESHOLDS, its
+    out-of-fold rows for the verdict rule and, at that threshold, the share of the validation photos' synthetic fakes called fake per up-sampler.
     """
     item_labels = np.array([it.label for it in table.items])
     # folds over the training images only: held-out items get -1 and take no part in the draw
@@ -148,12 +155,12 @@ def run(table, configs, train_items, is_train_row, *, k=4, seed=0):
     results = []
     combos = [(name, params) for name in configs for params in grid()]
     for name, params in tqdm(combos, desc="cross-validation", unit="setting"):
-        score, means, oof, synthetic = cv_score(table, name, params, train_items, is_train_row, folds, k)
+        score, means, oof, synthetic, rule_rows = cv_score(table, name, params, train_items, is_train_row, folds, k)
         curve = threshold_curve(oof)
         threshold = choose_threshold(curve)
         results.append({"config": name, "params": params, "cv_balanced_accuracy": score, "per_condition": means,
                         "threshold": threshold, "cv_at_threshold": float(curve[THRESHOLDS.index(threshold)]),
-                        "threshold_curve": curve.tolist(),
+                        "threshold_curve": curve.tolist(), "rule_rows": rule_rows,
                         "synthetic_recall": {kind: float(np.mean(p >= threshold)) for kind, p in synthetic.items() if p.size}})
     # ties go to the earlier (simpler) setting: sort is stable
     results.sort(key=lambda r: -round(r["cv_balanced_accuracy"], 4))

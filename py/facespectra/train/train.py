@@ -20,11 +20,12 @@ from .augment import AugmentPlan
 from .dataset import DatasetError, discover
 from ..runtime.errors import WeightsError
 from ..runtime.fit import class_reference
-from .evaluate import CONDITIONS, evaluate_model, summary_table
+from .evaluate import condition_variants, evaluate_model, summary_table
 from .featcache import FeatureCache
 from .logistic import LogisticRegression
 from ..runtime.model import SpectralModel
 from .report import write_report
+from .rule import fit_rule, rule_metrics
 
 LOSS_POINTS = 400
 
@@ -87,13 +88,12 @@ def cmd_train(args):
         configs = {c: search.CANDIDATES[c] for c in args.config}
     else:
         configs = dict(search.CANDIDATES)
-    conditions = list(CONDITIONS.values())
     plan_sets = {}
 
     def variants_of(i, content_hash, label):
         planned = [] if test[i] else plan.variants(content_hash, label)
         plan_sets[i] = set(planned)
-        return planned + [v for v in conditions if v not in planned]
+        return planned + [v for v in condition_variants(content_hash) if v not in planned]
 
     # variants_of runs in this process, before the pool starts
     table = featuretable.build(items, variants_of, configs, jobs=args.jobs, cache=FeatureCache(args.cache),
@@ -113,7 +113,7 @@ def cmd_train(args):
         name, params, results = search.run(table, configs, train_items, is_train_row, k=args.folds, seed=args.seed)
         print("cross-validation (best 5; score: mean balanced accuracy as distributed and re-saved at q95/85/75/65):")
         for r in results[:5]:
-            web = r["per_condition"].get("web_512_q85", float("nan"))
+            web = r["per_condition"].get("web", float("nan"))
             synthetic = ", ".join(f"{kind} {100 * v:.0f}%" for kind, v in r["synthetic_recall"].items())
             print(f"  {r['config']:10s} {r['params']}  score {100 * r['cv_balanced_accuracy']:.1f}%  (web {100 * web:.1f}%)"
                   f"; at threshold {r['threshold']:.2f}: {100 * r['cv_at_threshold']:.1f}%"
@@ -143,17 +143,25 @@ def cmd_train(args):
         "augmentation": plan.__dict__,
         "solver": {**clf.get_params(), "n_iter": clf.n_iter_, "converged": bool(clf.converged_)},
         "init": str(args.init) if args.init else None,
-        "search": [{k: v for k, v in r.items() if k != "threshold_curve"} for r in results[:10]],
+        "search": [{k: v for k, v in r.items() if k not in ("threshold_curve", "rule_rows")} for r in results[:10]],
         "threshold": threshold,
         "loss_history": _loss_points(clf.loss_history_),
     }
+    rule, cv_rule = None, None
+    if results:
+        rule = fit_rule(results[0]["rule_rows"])
+        cv_rule = rule_metrics(rule, results[0]["rule_rows"])
+        print("verdict rule from out-of-fold predictions (coverage; confident errors real / fake):")
+        for cond, m in cv_rule.items():
+            print(f"  {cond:15s} {100 * m['coverage']:5.1f}%; {100 * m['confident_error_real']:.1f}% / "
+                  f"{100 * m['confident_error_fake']:.1f}%")
     model = SpectralModel(cfg, clf.mean_, clf.scale_, clf.coef_, clf.intercept_, threshold["value"],
-                          provenance=provenance, reference=class_reference(X, y))
+                          provenance=provenance, reference=class_reference(X, y), verdict_rule=rule)
 
     t3 = time.time()
     held_out = test & ok
     metrics, preds = evaluate_model(model, table, held_out, name)
-    model.metrics = {"held_out": metrics}
+    model.metrics = {"held_out": metrics, **({"cv_verdict_rule": cv_rule} if cv_rule else {})}
     write_text_atomic(args.out, json.dumps(model.to_dict(), indent=1))
     if args.report:
         write_report(Path(args.report), title="facespectra training report (held-out split)", model=model,
@@ -178,7 +186,7 @@ def cmd_evaluate(args):
     except (OSError, WeightsError, DatasetError) as exc:
         print(f"facespectra: {exc}", file=sys.stderr)
         return 2
-    table = featuretable.build(items, lambda i, h, label: list(CONDITIONS.values()), {"model": model.config},
+    table = featuretable.build(items, lambda i, h, label: condition_variants(h), {"model": model.config},
                                jobs=args.jobs, cache=FeatureCache(args.cache), desc="evaluating")
     for path, reason in table.skipped:
         print(f"facespectra: skipped {path}: {reason}", file=sys.stderr)

@@ -1,0 +1,100 @@
+"""Three verdicts — real, fake, uncertain — by a rule fitted by cross-validation and stored in the weights.
+
+The model detects traces of a generator. Where an image is too degraded for traces to survive, their
+absence is no evidence of a real photo, so each input regime (read from the header: size and JPEG
+quality) has its own calibration and its own two thresholds, chosen on out-of-fold predictions so that
+confident errors stay within the target for real and for fake photos separately. A regime whose data
+never allowed a safe "real" has no real threshold: it can say "generated" or "can't tell", never "real".
+Inputs far from every training image (by the distance of their standardised features) are never judged.
+numpy + standard library only: the page runs this module in Pyodide.
+"""
+
+import numpy as np
+
+SMALL_SIDE = 256  # under this the spectrum keeps too little of what the model reads
+FULL_SIDE = 1000  # the training faces are 1024 px: a shorter side under this was made smaller
+HEAVY_JPEG = 50  # libjpeg quality estimated from the luminance table
+REGIMES = ("full", "reduced", "small", "heavy")
+
+REASONS = {
+    "small": "too small: {side} px on the shorter side, and the traces of a generator need more",
+    "reduced": "downscaled or smaller than the photos it learnt from ({side} px): the traces of a generator "
+               "may have been resized away",
+    "heavy": "heavy JPEG compression (quality about {quality}) wipes out the traces it reads",
+    "unlike": "unlike the photos it learnt from: its spectrum is far from all of them",
+    "close": "too close to call",
+}
+
+
+def regime(side, quality):
+    """The input regime of an image from its header: shorter side in pixels, JPEG quality or None."""
+    if side < SMALL_SIDE:
+        return "small"
+    if quality is not None and quality < HEAVY_JPEG:
+        return "heavy"
+    if side < FULL_SIDE:
+        return "reduced"
+    return "full"
+
+
+def sigmoid(z):
+    """Numerically stable logistic function (no overflow warnings for large |z|)."""
+    z = np.asarray(z, dtype=np.float64)
+    out = np.empty_like(z)
+    pos = z >= 0
+    out[pos] = 1.0 / (1.0 + np.exp(-z[pos]))
+    ez = np.exp(z[~pos])
+    out[~pos] = ez / (1.0 + ez)
+    return out
+
+
+def distance(z_features):
+    """Mean squared standardised feature: how far an image lies from the training distribution."""
+    z = np.asarray(z_features, dtype=np.float64)
+    return float(np.mean(z * z))
+
+
+def decide(logit, side, quality, dist, rule):
+    """-> (verdict, calibrated p_fake, reason or None) for one image under a fitted rule."""
+    name = regime(side, quality)
+    part = rule["regimes"][name]
+    a, b = part["platt"]
+    p = float(sigmoid(a * logit + b))
+    if dist > rule["max_distance"]:
+        return "uncertain", p, REASONS["unlike"]
+    t_fake, t_real = part["t_fake"], part["t_real"]
+    if t_fake is not None and p >= t_fake:
+        return "fake", p, None
+    if t_real is not None and p <= t_real:
+        return "real", p, None
+    reason = REASONS["close"] if name == "full" else REASONS[name].format(side=side, quality=quality)
+    return "uncertain", p, reason
+
+
+def validate(rule):
+    """ValueError naming the problem if a rule from a weights file is not one decide() can apply."""
+    if not isinstance(rule, dict) or not isinstance(rule.get("regimes"), dict):
+        raise ValueError("verdict_rule must be an object with 'regimes' and 'max_distance'")
+    if not isinstance(rule.get("max_distance"), (int, float)) or not rule["max_distance"] > 0:
+        raise ValueError("verdict_rule.max_distance must be a positive number")
+    for name in REGIMES:
+        part = rule["regimes"].get(name)
+        if not isinstance(part, dict):
+            raise ValueError(f"verdict_rule.regimes lacks {name!r}")
+        platt = part.get("platt")
+        if not (isinstance(platt, list) and len(platt) == 2 and all(isinstance(v, (int, float)) for v in platt)):
+            raise ValueError(f"verdict_rule.regimes.{name}.platt must be two numbers")
+        for key in ("t_fake", "t_real"):
+            t = part.get(key)
+            if t is not None and not (isinstance(t, (int, float)) and 0 <= t <= 1):
+                raise ValueError(f"verdict_rule.regimes.{name}.{key} must be null or a number in [0, 1]")
+
+
+BAND = 0.1  # models without a fitted rule (taught in the page, older weights): this close to the threshold
+
+
+def decide_band(p, threshold):
+    """-> (verdict, p_fake, reason) for a model without a fitted rule: uncertain near its threshold."""
+    if abs(p - threshold) < BAND:
+        return "uncertain", p, REASONS["close"]
+    return ("fake" if p >= threshold else "real"), p, None

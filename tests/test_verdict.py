@@ -1,0 +1,111 @@
+"""The three-verdict rule: regimes from the header, abstention where evidence is gone, thresholds fitted so
+that confident errors stay within the target for each class in every condition, and weights that carry it."""
+
+import json
+
+import numpy as np
+import pytest
+
+from conftest import encode, small_model, texture
+from facespectra.runtime import verdict
+from facespectra.runtime.classify import classify_bytes
+from facespectra.runtime.errors import WeightsError
+from facespectra.runtime.model import SpectralModel
+from facespectra.train import rule as rulefit
+
+
+def rows_of(logits_real, logits_fake, side=1024, quality=0, distance=1.0):
+    y = np.r_[np.zeros(len(logits_real), int), np.ones(len(logits_fake), int)]
+    n = len(y)
+    return {"y": y, "logit": np.r_[logits_real, logits_fake], "side": np.full(n, side),
+            "quality": np.full(n, quality), "distance": np.full(n, distance)}
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    """Full-size images separate well; downscaled fakes look like real photos (their traces are gone)."""
+    rng = np.random.default_rng(0)
+    rows = {
+        "as_distributed": rows_of(rng.normal(-3, 1, 400), rng.normal(3, 1, 200)),
+        "jpeg_q75": rows_of(rng.normal(-2.5, 1, 400), rng.normal(2, 1.2, 200)),
+        "web": rows_of(rng.normal(-1, 1, 400), rng.normal(-0.8, 1, 200), side=512, quality=80),
+    }
+    return rulefit.fit_rule(rows), rows
+
+
+def test_regime_reads_size_and_compression():
+    assert verdict.regime(1024, 90) == "full" and verdict.regime(4000, None) == "full"
+    assert verdict.regime(512, 90) == "reduced" and verdict.regime(200, 90) == "small"
+    assert verdict.regime(1024, 30) == "heavy"
+
+
+def test_fitted_rule_keeps_confident_errors_within_target_per_condition(fitted):
+    rule, rows = fitted
+    for name, m in rulefit.rule_metrics(rule, rows).items():
+        assert m["confident_error_real"] <= rulefit.TARGET and m["confident_error_fake"] <= rulefit.TARGET, name
+    full = rulefit.rule_metrics(rule, rows)["as_distributed"]
+    assert full["coverage"] > 0.9  # where the classes separate, the rule answers most images
+
+
+def test_where_fakes_look_real_the_rule_never_says_real(fitted):
+    rule, rows = fitted
+    reduced = rule["regimes"]["reduced"]
+    assert reduced["t_real"] is None
+    v, p, reason = verdict.decide(-6.0, 512, 80, 1.0, rule)  # as real-looking as anything seen
+    assert v == "uncertain" and "downscaled" in reason and "512 px" in reason
+
+
+def test_regimes_without_data_always_abstain(fitted):
+    rule, _ = fitted
+    for name, side, quality, word in (("small", 128, 90, "too small"), ("heavy", 1024, 30, "heavy JPEG")):
+        assert rule["regimes"][name]["t_fake"] is None and rule["regimes"][name]["t_real"] is None
+        v, _, reason = verdict.decide(8.0, side, quality, 1.0, rule)
+        assert v == "uncertain" and word in reason
+
+
+def test_confident_verdicts_and_close_calls_at_full_size(fitted):
+    rule, _ = fitted
+    assert verdict.decide(6.0, 1024, 95, 1.0, rule)[0] == "fake"
+    assert verdict.decide(-6.0, 1024, 95, 1.0, rule)[0] == "real"
+    a, b = rule["regimes"]["full"]["platt"]
+    middle = (0.0 - b) / a  # calibrated p = 0.5
+    v, p, reason = verdict.decide(middle, 1024, 95, 1.0, rule)
+    assert v == "uncertain" and reason == "too close to call" and p == pytest.approx(0.5)
+
+
+def test_far_from_the_training_photos_is_unlike_them(fitted):
+    rule, _ = fitted
+    v, _, reason = verdict.decide(6.0, 1024, 95, rule["max_distance"] * 2, rule)
+    assert v == "uncertain" and "unlike" in reason
+
+
+def test_platt_calibrates_a_stretched_logit():
+    rng = np.random.default_rng(1)
+    y = rng.random(4000) < 0.5
+    true_logit = np.where(y, 1.0, -1.0) + rng.normal(0, 1, 4000)
+    a, b = rulefit.platt(3 * true_logit + 2, y.astype(int))
+    assert a == pytest.approx(2 / 3 * 1.0, rel=0.15) and b == pytest.approx(-2 / 3 * 2 * 1.0, abs=0.3)
+
+
+def test_weights_carry_the_rule_and_classify_applies_it(fitted, tmp_path):
+    rule = {**fitted[0], "max_distance": 1e9}  # small_model's random scaler puts any image far away
+    model = small_model()
+    model.verdict_rule = rule
+    loaded = SpectralModel.loads(json.dumps(model.to_dict()))
+    assert loaded.verdict_rule == json.loads(json.dumps(rule))
+    row = classify_bytes(encode(texture(200, seed=2), "JPEG", quality=90), loaded)
+    assert row["verdict"] == "uncertain" and "too small" in row["reason"]
+
+
+def test_a_broken_rule_is_refused_with_its_field():
+    d = small_model().to_dict()
+    d["verdict_rule"] = {"regimes": {}, "max_distance": 3.0}
+    with pytest.raises(WeightsError, match="lacks 'full'"):
+        SpectralModel.from_dict(d)
+
+
+def test_models_without_a_rule_use_the_band_around_their_threshold(jpeg_bytes):
+    model = small_model()
+    row = classify_bytes(jpeg_bytes, model)
+    near = abs(row["p_fake"] - model.threshold) < verdict.BAND
+    assert row["verdict"] == ("uncertain" if near else row["label"])
