@@ -21,7 +21,8 @@ def loaded_modules(weights_path):
     from facespectra.runtime import worker_api
 
     with open(weights_path) as f:
-        worker_api.load_model(f.read())
+        weights = f.read()
+    worker_api.load_model(weights)
     pixels = ((np.arange(96 * 128 * 3) * 7919) % 251).astype(np.uint8).reshape(96, 128, 3)
     for fmt in FORMATS:
         buf = io.BytesIO()
@@ -33,7 +34,26 @@ def loaded_modules(weights_path):
         worker_api.check_json(buf.getvalue()[: len(buf.getvalue()) // 2])  # truncated
     worker_api.check_json(b"not an image")
     worker_api.info_json()
+    teach(pixels, weights)
     return {name: getattr(m, "__file__", None) for name, m in list(sys.modules.items())}
+
+
+def teach(pixels, weights):
+    """The Teach panel's calls: examples' features with their re-saves, a fit, a model switch, a refused one."""
+    import numpy as np
+    from PIL import Image
+
+    from facespectra.runtime import worker_api
+
+    examples = []
+    for seed in range(8):
+        buf = io.BytesIO()
+        Image.fromarray(np.roll(pixels, 7 * seed, axis=1)).save(buf, "JPEG")
+        examples.append({**json.loads(worker_api.features_json(buf.getvalue())), "label": seed % 2})
+    taught = json.loads(worker_api.fit_json(json.dumps({"examples": examples})))
+    worker_api.load_model_json(taught["weights"])
+    worker_api.load_model_json("{")
+    worker_api.load_model(weights)
 
 
 if __name__ == "__main__":

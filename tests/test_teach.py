@@ -5,12 +5,18 @@ model was trained on works at 1/3-cycle steps, so the shipped model gets these w
 must learn them from the examples.
 """
 
+import csv
 import json
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
+from browser_helpers import drop_files, open_app, results, wait_all_workers, wait_ready
 from conftest import encode, texture
 from facespectra.runtime import fit, worker_api
 from facespectra.runtime.model import SpectralModel
@@ -44,6 +50,12 @@ def examples(n, seed=0):
     fake = [encode(transposed_upsampler(texture(SIDE // 3, seed=2000 + 100 * seed + i), seed=7), "JPEG",
                    quality=quality()) for i in range(n)]
     return real, fake
+
+
+def mixed(n):
+    """Half photo, half generated: the taught model's probabilities fall between 0 and 1 on these."""
+    return [encode(Image.blend(transposed_upsampler(texture(SIDE // 3, seed=3000 + i), seed=7),
+                               texture(SIDE, seed=4000 + i), 0.5), "JPEG", quality=90) for i in range(n)]
 
 
 @pytest.fixture(scope="module")
@@ -121,3 +133,103 @@ def test_a_bad_weights_file_keeps_the_model_in_use(shipped, mutate, message):
     before = worker_api._current
     answer = json.loads(worker_api.load_model_json(mutate(shipped.to_dict())))
     assert message in answer["error"] and worker_api._current is before
+
+
+def _file_payload(prefix, files):
+    return [{"name": f"{prefix}{i:02d}.jpg", "mimeType": "image/jpeg", "buffer": b} for i, b in enumerate(files)]
+
+
+def _model_is(page, kind):
+    page.wait_for_selector(f"[data-testid=model-name][data-kind={kind}]", state="attached", timeout=30_000)
+
+
+def _import(page, name, text):
+    """Import a weights file; -> the message the page shows about it."""
+    message = page.locator("[data-testid=model-message]")
+    before = message.text_content()
+    page.set_input_files("input[data-testid=model-import]", [{"name": name, "mimeType": "application/json",
+                                                              "buffer": text.encode()}])
+    page.wait_for_function("b => document.querySelector('[data-testid=model-message]').textContent !== b",
+                           arg=before, timeout=30_000)
+    return message
+
+
+@pytest.mark.browser
+def test_page_teaches_checks_exports_imports_and_restores(browser, server, tmp_path):
+    """Under the real CSP: teach on 40 images made here, check new ones with the taught model, export it,
+    score the export with `facespectra predict` as the page did, refuse broken weights, go back."""
+    page = open_app(browser, server.base_url, accept_downloads=True)
+    try:
+        wait_ready(page)
+        wait_all_workers(page)
+        page.wait_for_selector("[data-testid=offline][data-state=ready]", state="attached", timeout=60_000)
+        real, fake = examples(20)
+        requests_before = len(page.requests)
+        net_before = page.locator("[data-testid=net-count]").get_attribute("data-count")
+
+        page.set_input_files("input[data-testid=teach-real]", _file_payload("real", real))
+        page.set_input_files("input[data-testid=teach-fake]", _file_payload("fake", fake))
+        t0 = time.monotonic()
+        page.click("[data-testid=teach-start]")
+        status = page.locator("[data-testid=teach-status]")
+        page.wait_for_selector("[data-testid=teach-status][data-state=done], [data-testid=teach-status][data-state=error]",
+                               state="attached", timeout=120_000)
+        seconds = time.monotonic() - t0
+        assert status.get_attribute("data-state") == "done", status.text_content()
+        assert seconds < 30, f"teaching took {seconds:.1f} s"
+        print(f"taught on 40 images in {seconds:.1f} s: {status.text_content()}")
+        assert float(status.get_attribute("data-cv-accuracy")) >= 0.9
+        report = page.locator("[data-testid=teach-report]").text_content()
+        assert "Real photos called real" in report and "Confident errors" in report
+
+        with page.expect_download() as download:
+            page.click("[data-testid=teach-export]")
+        exported = tmp_path / "taught.json"
+        download.value.save_as(exported)
+        weights = json.loads(exported.read_text())
+        assert weights["provenance"]["n_images"] == 40 and "browser" in weights["provenance"]["trained"]
+
+        page.click("[data-testid=teach-use]")
+        _model_is(page, "taught")
+        new_real, new_fake = examples(4, seed=5)
+        new = _file_payload("new-real", new_real) + _file_payload("new-fake", new_fake)
+        drop_files(page, [(f["name"], f["buffer"]) for f in new + _file_payload("mixed", mixed(3))])
+        rows = {r["name"]: r for r in results(page, len(new) + 3)}
+        assert all(rows[f["name"]]["label"] == ("fake" if "fake" in f["name"] else "real") for f in new)
+        assert any(0.05 < float(r["p_fake"]) < 0.95 for r in rows.values())  # a probability short of 0 or 1
+        # nothing went over the network while teaching, exporting, switching and checking
+        sent = [u for u in page.requests[requests_before:] if not u.startswith(("blob:", "data:"))]  # local
+        assert sent == []
+        assert page.locator("[data-testid=net-count]").get_attribute("data-count") == net_before
+
+        folder = tmp_path / "new"
+        folder.mkdir()
+        for f in new + _file_payload("mixed", mixed(3)):
+            (folder / f["name"]).write_bytes(f["buffer"])
+        out = tmp_path / "cli.csv"
+        cli = Path(sys.executable).with_name("facespectra")
+        subprocess.run([str(cli), "predict", str(folder), "--weights", str(exported), "--csv", str(out)], check=True)
+        with open(out, newline="", encoding="utf-8") as fh:
+            cli_rows = {Path(r["path"]).name: float(r["p_fake"]) for r in csv.DictReader(fh)}
+        assert sorted(cli_rows) == sorted(rows)
+        gaps = {name: abs(float(rows[name]["p_fake"]) - p) for name, p in cli_rows.items()}
+        print(f"page against CLI, largest probability gap: {max(gaps.values()):.2e}")
+        assert max(gaps.values()) <= 1e-7, gaps
+
+        good = exported.read_text()
+        broken = {"broken.json": (good[: len(good) // 2], "not valid JSON"),
+                  "v2.json": (json.dumps({**weights, "version": 2}), "version 2 is not supported"),
+                  "short.json": (json.dumps({**weights, "coef": weights["coef"][:-1]}), "coef has")}
+        for name, (text, expected) in broken.items():
+            message = _import(page, name, text)
+            assert message.get_attribute("data-state") == "error" and expected in message.text_content()
+            assert page.locator("[data-testid=model-name]").get_attribute("data-kind") == "taught"
+        drop_files(page, [("again.jpg", mixed(1)[0])])
+        assert results(page, len(rows) + 1)[-1]["p_fake"] == rows["mixed00.jpg"]["p_fake"]  # the model kept
+
+        page.click("[data-testid=model-restore]")
+        _model_is(page, "shipped")
+        _import(page, "taught.json", good)
+        _model_is(page, "imported")
+    finally:
+        page.context.close()

@@ -6,6 +6,7 @@ import { wireInputs } from "./input.js";
 import { Pool, poolSize } from "./pool.js";
 import { Queue } from "./queue.js";
 import { ResultsTable, UNCERTAIN_BAND } from "./table.js";
+import { wireTeach } from "./teach.js";
 
 const $ = (sel) => document.querySelector(sel);
 const statusEl = $("#status");
@@ -79,6 +80,8 @@ const queue = new Queue(pool, {
     $("#export").disabled = busy || table.results().length === 0;
   },
 });
+
+wireTeach({ pool, onInfo, isBusy: () => queue.busy, onWorkerFree: () => queue.pump() });
 
 wireInputs({
   input: $("#file-input"),

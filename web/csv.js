@@ -20,8 +20,8 @@ export function toCSV(results, { columns, formula_start: formulaStart }) {
   return lines.map((cells) => cells.map(quote).join(",")).join("\r\n") + "\r\n";
 }
 
-export function download(text, fileName) {
-  const url = URL.createObjectURL(new Blob([text], { type: "text/csv;charset=utf-8" }));
+export function download(text, fileName, type = "text/csv;charset=utf-8") {
+  const url = URL.createObjectURL(new Blob([text], { type }));
   const a = document.createElement("a");
   a.href = url;
   a.download = fileName;

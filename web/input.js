@@ -30,7 +30,7 @@ export async function filesFromEntry(entry) {
 }
 
 // The DataTransfer is emptied when the event handler returns, so the entries are taken synchronously.
-async function filesFromDrop(dataTransfer) {
+export async function filesFromDrop(dataTransfer) {
   const items = Array.from(dataTransfer.items || []).filter((it) => it.kind === "file");
   const entries = items.map((it) => (it.webkitGetAsEntry ? it.webkitGetAsEntry() : null));
   if (entries.length === 0 || entries.some((e) => e === null)) return Array.from(dataTransfer.files);

@@ -1,7 +1,10 @@
 // The detector: Pyodide + the facespectra runtime modules, off the main thread so the page never freezes.
-// Protocol — in: {type: "load"} first, then {type: "classify" | "explain", id, bytes[, features]}.
+// Protocol — in: {type: "load", weights} first (weights: a weights file's text, or null for the shipped
+// model), then {type: "classify" | "explain" | "features", id, bytes[, features]}, {type: "fit", id, payload}
+// (the Teach panel's examples as JSON) and {type: "model", id, weights} (switch model; null: the shipped one).
 // Out: {type: "status", state, message, loaded, total}, {type: "info", ...} once ready,
 // {type: "result", id, label, p_fake, features, flags, error, ms} (ms: time in Python, for the benchmark), {type: "explanation", id, ...},
+// {type: "features" | "fit" | "model", id, ...} (worker_api's features_json, fit_json, load_model_json; or {error}),
 // {type: "net", count} (requests made after ready) and {type: "fatal", id, message} before closing itself.
 const base = new URL("./", import.meta.url);
 const post = (msg) => self.postMessage(msg);
@@ -32,7 +35,7 @@ const BUILD = /*{{BUILD}}*/ null;
 
 let pyodide = null;
 
-async function start() {
+async function start(chosenWeights) {
   countDownloads(BUILD.loadBytes);
   const indexURL = new URL(BUILD.pyodideDir, base).href;
   const { loadPyodide } = await import(indexURL + "pyodide.mjs");
@@ -45,7 +48,7 @@ async function start() {
   pyodide.runPython("import sys; sys.path.insert(0, '/home/pyodide/runtime')");
   const glue = pyodide.pyimport("facespectra.runtime.worker_api");
   try {
-    glue.load_model(weights);
+    glue.load_model(chosenWeights ?? weights);
   } catch (err) {
     throw new Error(`The model file cannot be used. ${lastLine(err)}`);
   }
@@ -53,6 +56,9 @@ async function start() {
     info: JSON.parse(glue.info_json()),
     classify: glue.check_json,
     explain: glue.explain_json,
+    features: glue.features_json,
+    fit: glue.fit_json,
+    useModel: (text) => glue.load_model_json(text ?? weights), // kept in memory: going back fetches nothing
   };
 }
 
@@ -99,13 +105,13 @@ function failed(id, err) {
 self.onmessage = async (event) => {
   const msg = event.data;
   if (msg.type === "load") {
-    load();
+    load(msg.weights);
     return;
   }
   const api = await ready;
   if (!api) {
-    post({ type: msg.type === "explain" ? "explanation" : "result", id: msg.id, label: "error", flags: [],
-           error: "the detector did not load" });
+    post({ type: { explain: "explanation", classify: "result" }[msg.type] || msg.type, id: msg.id, label: "error",
+           flags: [], error: "the detector did not load" });
     return;
   }
   const bytes = new Uint8Array(msg.bytes);
@@ -116,11 +122,17 @@ self.onmessage = async (event) => {
       post({ type: "result", id: msg.id, ...JSON.parse(row), ms: performance.now() - t0 });
     } else if (msg.type === "explain") {
       post({ type: "explanation", id: msg.id, ...JSON.parse(api.explain(bytes, JSON.stringify(msg.features))) });
+    } else if (msg.type === "features") {
+      post({ type: "features", id: msg.id, ...JSON.parse(api.features(bytes)) });
+    } else if (msg.type === "fit") {
+      post({ type: "fit", id: msg.id, ...JSON.parse(api.fit(msg.payload)) });
+    } else if (msg.type === "model") {
+      post({ type: "model", id: msg.id, ...JSON.parse(api.useModel(msg.weights)) });
     }
   } catch (err) {
     const error = failed(msg.id, err);
     if (error === null) return;
-    post(msg.type === "explain" ? { type: "explanation", id: msg.id, error }
-                                : { type: "result", id: msg.id, label: "error", p_fake: null, features: null, flags: [], error });
+    post(msg.type === "classify" ? { type: "result", id: msg.id, label: "error", p_fake: null, features: null, flags: [], error }
+                                 : { type: msg.type === "explain" ? "explanation" : msg.type, id: msg.id, error });
   }
 };
