@@ -21,6 +21,7 @@ export class Detector {
   // deferred: the worker (and its script) is created now, but loads Pyodide only when load() is called.
   constructor({ onStatus, onInfo, onNet, deferred = false }) {
     Object.assign(this, { onStatus, onInfo, onNet });
+    this.weights = null; // the model to load (a weights file's text; null: the shipped one), also after a crash
     this.pending = new Map(); // id -> {resolve, reject, timer}
     this.nextId = 1;
     this.restarts = 0;
@@ -40,7 +41,7 @@ export class Detector {
 
   load() {
     this.state = "loading";
-    this.worker.postMessage({ type: "load" });
+    this.worker.postMessage({ type: "load", weights: this.weights });
   }
 
   receive(msg) {
@@ -75,13 +76,13 @@ export class Detector {
     this.start();
   }
 
-  // The bytes are transferred: the caller reads the File again if it needs them later.
-  request(type, bytes, extra = {}) {
+  // The bytes (if any) are transferred: the caller reads the File again if it needs them later.
+  request(type, bytes, extra = {}, timeoutMs = JOB_TIMEOUT_MS) {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => this.crash("no answer within the time limit"), JOB_TIMEOUT_MS);
+      const timer = setTimeout(() => this.crash("no answer within the time limit"), timeoutMs);
       this.pending.set(id, { resolve, reject, timer });
-      this.worker.postMessage({ type, id, bytes, ...extra }, [bytes]);
+      this.worker.postMessage({ type, id, bytes, ...extra }, bytes ? [bytes] : []);
     });
   }
 }
