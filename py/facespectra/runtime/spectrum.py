@@ -429,8 +429,14 @@ def features_from_image(img, cfg):
 
 def extract(data, cfg=SEED):
     """Image file bytes -> feature vector (float64, length cfg.n_features). Raises InputError."""
+    return extract_with_image(data, cfg)[1]
+
+
+def extract_with_image(data, cfg=SEED):
+    """-> (decoded image, feature vector), for callers that also look at the pixels (the face finder),
+    so a file is decoded once. Raises InputError."""
     img = decode.load(data, gray=cfg.gray)
     feats = features_from_image(img, cfg)
     if not np.all(np.isfinite(feats)):
         raise InputError("image gives a non-finite spectrum (is it blank?)")
-    return feats
+    return img, feats
