@@ -145,3 +145,26 @@ def test_missing_detector_weights_say_how_to_get_them(tmp_path, monkeypatch):
             faces.find_faces(texture(200).convert("L"))
     finally:
         faces.network.cache_clear()
+
+
+def test_predict_per_face_writes_a_row_per_face(seed_data, tmp_path):
+    import csv
+
+    from facespectra import cli
+
+    portraits, placements = SCENES[0]  # faces small enough to be checked one by one
+    img, expected = scene([portrait(seed_data, *p) for p in portraits], placements)
+    (tmp_path / "group.jpg").write_bytes(encode(img, "JPEG", quality=95))
+    (tmp_path / "wall.png").write_bytes(encode(texture(300, seed=4), "PNG"))
+    out = tmp_path / "out.csv"
+    assert cli.main(["predict", "--per-face", str(tmp_path), "--csv", str(out)]) == 0
+    rows = list(csv.DictReader(out.open(newline="", encoding="utf-8")))
+    assert list(rows[0]) == ["path", "label", "verdict", "p_fake", "reason", "flags", "faces", "error", "face", "box"]
+    group = [r for r in rows if r["path"].endswith("group.jpg")]
+    assert group[0]["faces"] == str(len(expected)) and group[0]["face"] == ""
+    assert [r["face"] for r in group[1:]] == [str(i) for i in range(1, len(expected) + 1)]
+    for r in group[1:]:
+        x0, y0, x1, y1 = map(float, r["box"].split())
+        assert x0 < x1 and y0 < y1 and r["verdict"] in ("real", "fake", "uncertain") and r["label"] == ""
+    wall = [r for r in rows if r["path"].endswith("wall.png")]
+    assert len(wall) == 1 and (wall[0]["faces"], wall[0]["reason"]) == ("0", "no face found")

@@ -25,11 +25,14 @@ def cmd_predict(args):
         return 2
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator=csvrows.LINE_END)
-    writer.writerow(csvrows.COLUMNS)  # the page's export has the same columns and escaping (runtime/csvrows.py)
+    # the page's export has the same columns and escaping (runtime/csvrows.py)
+    writer.writerow(csvrows.COLUMNS + PER_FACE_COLUMNS if args.per_face else csvrows.COLUMNS)
     n_err = 0
     for row in detector.check(args.paths):
         n_err += row["label"] == "error"
-        writer.writerow(csvrows.csv_cells(row))
+        writer.writerow(csvrows.csv_cells(row) + ["", ""] * args.per_face)
+        if args.per_face:
+            writer.writerows(face_rows(row))
         if args.csv is None:  # the CSV is UTF-8 whatever the terminal's locale
             sys.stdout.buffer.write(buf.getvalue().encode("utf-8"))
             sys.stdout.buffer.flush()
@@ -44,6 +47,18 @@ def cmd_predict(args):
     return 0
 
 
+PER_FACE_COLUMNS = ("face", "box")
+
+
+def face_rows(row):
+    """--per-face: after a file's row, one row per face found: its path, the face's number (from 1),
+    its box (x0 y0 x1 y1 in image pixels) and, when checked on its own, its verdict, p_fake and reason."""
+    for i, face in enumerate(row.get("faces") or [], 1):
+        own = {k: face.get(k) for k in ("verdict", "p_fake", "reason")}
+        cells = csvrows.csv_cells({"path": row["path"], **own})
+        yield cells + [str(i), " ".join(f"{v:.1f}" for v in face["box"])]
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="facespectra", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -53,6 +68,9 @@ def build_parser():
     p.add_argument("paths", nargs="+", metavar="PATH", help="image files or folders")
     p.add_argument("--weights", type=Path, default=default_weights(), help="weights JSON (default: %(default)s)")
     p.add_argument("--csv", type=Path, metavar="OUT", help="write the CSV here (atomically) instead of stdout")
+    p.add_argument("--per-face", action="store_true",
+                   help="after each file's row, one row per face found, with columns face (its number) and box "
+                        "(x0 y0 x1 y1 in pixels); a face checked on its own also has its verdict, p_fake and reason")
     p.set_defaults(func=cmd_predict)
     _add_trainer_commands(sub)
     return parser
@@ -115,6 +133,8 @@ def _add_trainer_commands(sub):
     p.add_argument("--jpeg-variants", type=int, default=8, help="full-size re-encodes per image at distinct random JPEG qualities from 60-100 (at most 9)")
     p.add_argument("--resized-variants", type=int, default=2, help="cropped/downscaled re-encodes per image")
     p.add_argument("--synthetic", type=int, default=3, help="synthetic up-sampled fakes per real image (0: none; default: %(default)s)")
+    p.add_argument("--synthetic-stages", type=int, default=3, metavar="N",
+                   help="each synthetic fake has 1..N up-sampling stages (x2 each), drawn per fake (default: %(default)s)")
     p.add_argument("--threshold", type=_threshold_arg, default="cv", metavar="{cv,NUMBER}",
                    help="decision threshold on p(fake), stored in the weights and used by the page and predict. "
                         "cv (default): from 0.10-0.90 in steps of 0.05, the one with the best out-of-fold mean "
