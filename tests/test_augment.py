@@ -52,6 +52,15 @@ def test_plan_is_reproducible_and_synthetic_only_for_reals():
     assert all(v.label(0) == 1 for v in plan.variants("abc", 0) if v.upsampler)
 
 
+def test_synthetic_fakes_mix_up_sampling_depths():
+    """Generators double their image many times: synthetic fakes get 1..max_stages stages, drawn per fake,
+    and a plain variant's cache key does not depend on the stages field it does not use."""
+    plan = augment.AugmentPlan(n_jpeg=0, n_resized=0, n_synthetic=3, max_stages=3, seed=0)
+    stages = [v.stages for h in "abcdefghijklmnop" for v in plan.variants(h, 0) if v.upsampler]
+    assert set(stages) == {1, 2, 3}
+    assert "stages" not in augment.Variant(quality=80).key() and "stages=2" in augment.Variant(upsampler="nearest", stages=2).key()
+
+
 def _ring_energy(gray, lo, hi):
     f = np.abs(np.fft.fft2(gray - gray.mean()))
     fy, fx = np.meshgrid(np.fft.fftfreq(gray.shape[0]), np.fft.fftfreq(gray.shape[1]), indexing="ij")

@@ -28,15 +28,19 @@ class Variant:
     crop: float = 1.0  # <1: keep this fraction of each side...
     cx: float = 0.5  # ...centred here (0..1 of the free margin)
     cy: float = 0.5
-    upsampler: str = ""  # non-empty: a synthetic fake made by upsamplers.synthesise(image, upsampler, seed)
+    upsampler: str = ""  # non-empty: a synthetic fake made by upsamplers.synthesise(image, upsampler, seed, stages)
     seed: int = 0
+    stages: int = 1  # the synthetic fake's up-sampling stages (x2 each); means nothing without an upsampler
 
     @property
     def identity(self):
         return self == Variant()
 
     def key(self):
-        return ",".join(f"{k}={v}" for k, v in asdict(self).items())
+        fields = asdict(self)
+        if not self.upsampler:
+            del fields["stages"]  # not part of what a plain variant is
+        return ",".join(f"{k}={v}" for k, v in fields.items())
 
     def label(self, source_label):
         return 1 if self.upsampler else source_label
@@ -72,7 +76,7 @@ def apply(data, variant):
     if variant.upsampler:
         from .upsamplers import synthesise
 
-        img = synthesise(img, variant.upsampler, variant.seed)
+        img = synthesise(img, variant.upsampler, variant.seed, stages=variant.stages)
     if variant.crop < 1.0:
         img = crop(img, variant.crop, variant.cx, variant.cy)
     if variant.side:
@@ -92,6 +96,7 @@ class AugmentPlan:
     n_jpeg: int = 8  # full-size re-encodes at distinct random qualities from QUALITIES (8 of 9 won CV over 4)
     n_resized: int = 2  # cropped and/or downscaled, then re-encoded
     n_synthetic: int = 0  # synthetic fakes per *real* image (upsampled through a random network)
+    max_stages: int = 3  # each synthetic fake has 1..max_stages up-sampling stages, as generators double many times
     keep_original: bool = True
     seed: int = 0
 
@@ -110,5 +115,5 @@ class AugmentPlan:
 
             for _ in range(self.n_synthetic):
                 out.append(Variant(quality=int(rng.choice(QUALITIES)), upsampler=str(rng.choice(KINDS)),
-                                   seed=int(rng.integers(2**31))))
+                                   seed=int(rng.integers(2**31)), stages=int(rng.integers(1, self.max_stages + 1))))
         return out

@@ -77,7 +77,7 @@ def cmd_train(args):
     print(f"data: {int((labels == 0).sum())} real, {int((labels == 1).sum())} fake images")
     test = split_items(labels, args.test_fraction, args.seed)
     plan = AugmentPlan(n_jpeg=args.jpeg_variants, n_resized=args.resized_variants,
-                       n_synthetic=args.synthetic, seed=args.seed)
+                       n_synthetic=args.synthetic, max_stages=args.synthetic_stages, seed=args.seed)
     if init is not None:
         configs = {init.config.name: init.config}
     elif args.config:
