@@ -297,7 +297,7 @@ def test_keyboard_focus_axe_light_dark_and_phone(app):
     app.locator("[data-testid=file-input]").focus()
     app.keyboard.press("Shift+Tab")
     app.keyboard.press("Tab")
-    outline = app.locator("label.button").evaluate("e => getComputedStyle(e).outlineStyle")
+    outline = app.locator("label.button[for=file-input]").evaluate("e => getComputedStyle(e).outlineStyle")
     assert outline != "none", "the file button must show keyboard focus"
     assert serious_axe_violations(app) == []
     app.emulate_media(color_scheme="dark")

@@ -195,7 +195,8 @@ def test_page_teaches_checks_exports_imports_and_restores(browser, server, tmp_p
         new = _file_payload("new-real", new_real) + _file_payload("new-fake", new_fake)
         drop_files(page, [(f["name"], f["buffer"]) for f in new + _file_payload("mixed", mixed(3))])
         rows = {r["name"]: r for r in results(page, len(new) + 3)}
-        assert all(rows[f["name"]]["label"] == ("fake" if "fake" in f["name"] else "real") for f in new)
+        # the taught model's side of its threshold (the verdict may still withhold, e.g. where no face is found)
+        assert all((float(rows[f["name"]]["p_fake"]) >= 0.5) == ("fake" in f["name"]) for f in new), rows
         assert any(0.05 < float(r["p_fake"]) < 0.95 for r in rows.values())  # a probability short of 0 or 1
         # nothing went over the network while teaching, exporting, switching and checking
         sent = [u for u in page.requests[requests_before:] if not u.startswith(("blob:", "data:"))]  # local

@@ -30,6 +30,7 @@ class Models {
     this.messageEl = $("#model-message");
     this.restoreButton = $("#model-restore");
     this.switching = false;
+    this.teaching = false; // the examples' features are in the current model's config until the fit is done
   }
 
   say(text, state) {
@@ -40,6 +41,7 @@ class Models {
   // text: a weights file's text, or null for the shipped model. Throws Error(message) and keeps the model.
   async use(text, name, kind) {
     if (this.switching) throw new Error("another model is being loaded");
+    if (this.teaching) throw new Error("a model is being taught: wait until it is done");
     if (this.isBusy()) throw new Error("the images being checked must finish first (or cancel the rest)");
     const first = this.pool.detectors.find((d) => d.state === "ready");
     if (!first) throw new Error("the detector is not ready yet");
@@ -56,7 +58,7 @@ class Models {
       this.nameEl.textContent = name;
       this.nameEl.dataset.kind = kind;
       this.restoreButton.disabled = kind === "shipped";
-      $("#model-rule").hidden = kind === "shipped";
+      $("#model-rule").hidden = kind === "shipped" || Boolean(info.calibrated); // a rule of its own: nothing to say
     } finally {
       this.switching = false;
     }
@@ -101,14 +103,13 @@ export function wireTeach({ pool, onInfo, isBusy, onWorkerFree }) {
   const startButton = $("#teach-start");
   const progress = $("#teach-progress");
   let taught = null; // {text, name}
-  let teaching = false;
 
   const setStatus = (state, text) => {
     statusEl.dataset.state = state;
     statusEl.textContent = text;
   };
   const refresh = () => {
-    startButton.disabled = teaching || !sets.real.length || !sets.fake.length;
+    startButton.disabled = models.teaching || !sets.real.length || !sets.fake.length;
     for (const kind of ["real", "fake"]) {
       const n = sets[kind].length;
       $(`#teach-${kind}-count`).textContent = n ? `${n} file${n === 1 ? "" : "s"} chosen` : "none chosen yet";
@@ -161,7 +162,7 @@ export function wireTeach({ pool, onInfo, isBusy, onWorkerFree }) {
   }
 
   async function teach() {
-    teaching = true;
+    models.teaching = true;
     taught = null;
     refresh();
     $("#teach-report").hidden = true;
@@ -194,7 +195,7 @@ export function wireTeach({ pool, onInfo, isBusy, onWorkerFree }) {
     } catch (err) {
       setStatus("error", `Could not teach a model: ${err.message || err}`);
     } finally {
-      teaching = false;
+      models.teaching = false;
       progress.hidden = true;
       refresh();
       onWorkerFree();
