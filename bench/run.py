@@ -9,7 +9,8 @@ the first has saved the app for offline use), the bytes transferred before the f
 per image inside the worker (the `ms` field of the result message: the Python call only; every
 worker first checks each image once, as CPython is warmed) against CPython running the same
 modules, a batch of 100 1024² images, and the trainer's
-feature extraction (all cores; cold and warm cache). Page and CPython timings alternate call by call
+feature extraction (all cores; cold and warm cache), and face finding per image (Pyodide under Node
+against CPython; --faces-only runs that step alone). Page and CPython timings alternate call by call
 (batch by batch), so a ratio compares the two under the same load of a shared host. Numbers go to
 bench/results/<timestamp>.json (or --out) so runs can be compared with --compare.
 Images are synthetic and camera-like (smooth shading + texture + sensor noise), never faces.
@@ -51,7 +52,7 @@ OFFLINE_READY = "[data-testid=offline][data-state=ready]"
 SIZES = {"jpeg256": (256, 256, "JPEG"), "jpeg1024": (1024, 1024, "JPEG"),
          "jpeg4000x3000": (4000, 3000, "JPEG"), "png1024": (1024, 1024, "PNG")}
 TARGETS = {"per_image_ratio_1024": 1.5, "batch_ratio": 1.5, "cold_ready_s": 4.0, "warm_ready_s": 2.0,
-           "bytes_before_verdict": 8_000_000}
+           "bytes_before_verdict": 8_000_000, "faces_page_ms": 25.0}
 
 # Installed before any page script: records when the status turns ready, when files are picked,
 # when rows get their label, and every result message of the worker (for its `ms` field).
@@ -280,6 +281,45 @@ def bench_trainer(model, n):
             "trainer_images": n, "trainer_jobs": os.cpu_count()}
 
 
+def face_images():
+    """Images for face finding: camera-like pictures without a face (the detector's worst case, both of its
+    looks) and, when ../shared holds the seed portraits, one portrait (a face filling the frame: one look)."""
+    out = {"camera1024 (no face)": encode(camera_like(1024, 1024, 50), "JPEG"),
+           "camera4000x3000 (no face)": encode(camera_like(4000, 3000, 51), "JPEG")}
+    seed = ROOT.parent / "shared" / "data" / "seed-faces" / "real"
+    if seed.is_dir():
+        out["seed portrait 1024"] = sorted(seed.iterdir())[0].read_bytes()
+    return out
+
+
+def bench_faces(reps):
+    """ms per image of runtime.faces.find_faces on a decoded image: CPython here, Pyodide under Node from
+    dist/ (bench/faces_node.mjs); the worker's check adds it to the spectrum's time. One after the other,
+    not interleaved: compare the two within a run."""
+    from facespectra.runtime import decode, faces
+
+    images = face_images()
+    cpython = {}
+    for name, data in images.items():
+        img = decode.load(data)
+        faces.find_faces(img)
+        times = []
+        for _ in range(reps):
+            t = time.perf_counter()
+            faces.find_faces(img)
+            times.append((time.perf_counter() - t) * 1000)
+        cpython[name] = median(times)
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = {}
+        for i, (name, data) in enumerate(images.items()):
+            paths[name] = Path(tmp) / f"face{i}.img"
+            paths[name].write_bytes(data)
+        out = subprocess.run(["node", str(ROOT / "bench" / "faces_node.mjs"), str(build.DIST), str(reps),
+                              *map(str, paths.values())], capture_output=True, text=True, check=True).stdout
+        page = json.loads(out.strip().splitlines()[-1])
+    return {"faces_cpython_ms": cpython, "faces_page_ms": {name: page[str(p)] for name, p in paths.items()}}
+
+
 def machine():
     model = next((line.split(":", 1)[1].strip() for line in subprocess.run(
         ["lscpu"], capture_output=True, text=True).stdout.splitlines() if line.startswith("Model name")), "?")
@@ -316,6 +356,8 @@ def run(args):
         finally:
             app.close()
     res["ratio"] = {k: res["page_ms"][k] / res["cpython_ms"][k] for k in images}
+    print("bench: face finding, Pyodide (Node) and CPython…", file=sys.stderr)
+    res.update(bench_faces(args.image_reps))
     res["batch_ratio"] = res["page_batch_s"] / res["cpython_batch_s"]
     print("bench: trainer…", file=sys.stderr)
     res.update(bench_trainer(model, args.trainer_images))
@@ -338,6 +380,9 @@ def rows(res):
             ("batch page/CPython, per core (page time × workers)", res["batch_ratio"] * workers, "×", None),
             (f"trainer features ({res['trainer_jobs']} procs)", res["trainer_images_per_s"], "img/s", None),
             ("trainer features, warm cache", res["trainer_warm_cache_images_per_s"], "img/s", None)]
+    for name in res.get("faces_page_ms", {}):
+        out.append((f"faces {name} page (Node)", res["faces_page_ms"][name], "ms", TARGETS["faces_page_ms"]))
+        out.append((f"faces {name} CPython", res["faces_cpython_ms"][name], "ms", None))
     return out
 
 
@@ -368,10 +413,14 @@ def main(argv=None):
     parser.add_argument("--batch", type=int, default=100, help="images in the batch (default: %(default)s)")
     parser.add_argument("--batch-reps", type=int, default=3, help="batch repetitions (default: %(default)s)")
     parser.add_argument("--trainer-images", type=int, default=48, help="images for the trainer (default: %(default)s)")
+    parser.add_argument("--faces-only", action="store_true", help="only the face-finding step (prints its numbers)")
     args = parser.parse_args(argv)
     if not (build.DIST / "build-manifest.json").exists():
         print("bench: dist/ is not built: run `make bench` (it builds first)", file=sys.stderr)
         return 1
+    if args.faces_only:
+        print(json.dumps(bench_faces(args.image_reps), indent=1))
+        return 0
     old = json.loads(args.compare.read_text()) if args.compare else None
     res = run(args)
     out = args.out or ROOT / "bench" / "results" / f"{res['when'].replace(':', '')}.json"
