@@ -54,6 +54,7 @@ HASH_LEN = 10
 IMMUTABLE = re.compile(rf"-[0-9a-f]{{{HASH_LEN}}}(\.[a-z]+|/)")
 NOT_PRECACHED = ("build-manifest.json",)
 WORKER_BUILD = "/*{{BUILD}}*/ null"  # in web/worker.js: replaced by this build's file names
+SW_BUILD = "/*{{SW_BUILD}}*/ null"  # in web/sw.js: replaced by this build's id and files
 GZIP_SUFFIXES = (".js", ".mjs", ".css", ".html", ".json", ".wasm", ".webmanifest", ".svg")
 
 CSP = "; ".join([
@@ -280,6 +281,20 @@ def fetch_face_detector():
         raise BuildError(f"face detector: {exc}") from None
 
 
+def write_sw_build(staging, manifest):
+    """Put this build's id and files into sw.js, so every build has its own service worker, which the
+    browser installs beside the running one on the next online visit. Files without a content hash in
+    their name carry their sha256: the service worker saves a build only complete and unmixed."""
+    files = {name: None if IMMUTABLE.search(name) else hashlib.sha256((staging / name).read_bytes()).hexdigest()
+             for name in manifest["assets"] if name != "sw.js"}  # sw.js itself is the browser's to keep
+    build_id = hashlib.sha256(json.dumps(files, sort_keys=True).encode()).hexdigest()[:HASH_LEN]
+    sw = staging / "sw.js"
+    source = sw.read_text()
+    if SW_BUILD not in source:
+        raise BuildError(f"web/sw.js lacks the placeholder {SW_BUILD}")
+    sw.write_text(source.replace(SW_BUILD, json.dumps({"id": build_id, "files": files})))
+
+
 def build(dist=DIST, weights=WEIGHTS, offline=False):
     lock, files = fetch(offline)
     fetch_face_detector()
@@ -305,6 +320,7 @@ def build(dist=DIST, weights=WEIGHTS, offline=False):
         write_worker_build(staging, write_manifest(staging, sorted(files), pyodide_dir, runtime, weights_name))
         html = (staging / "index.html").read_text()
         (staging / "index.html").write_text(html.replace("{{CSP}}", CSP))
+        write_sw_build(staging, json.loads((staging / "build-manifest.json").read_text()))
         for path in staging.rglob("*"):
             if path.suffix in GZIP_SUFFIXES:
                 path.with_name(path.name + ".gz").write_bytes(gzip.compress(path.read_bytes(), 9, mtime=0))
@@ -336,6 +352,7 @@ class StaticHandler(http.server.SimpleHTTPRequestHandler):
     }
     base = "/"
     csp_header = True
+    cache_control = None  # e.g. "no-store": then only the service worker's copy survives between visits
 
     def log_message(self, fmt, *args):
         pass
@@ -350,7 +367,8 @@ class StaticHandler(http.server.SimpleHTTPRequestHandler):
             self.send_header("Content-Security-Policy", CSP)
         self.send_header("X-Content-Type-Options", "nosniff")
         immutable = IMMUTABLE.search(self.path)
-        self.send_header("Cache-Control", "public, max-age=31536000, immutable" if immutable else "no-cache")
+        self.send_header("Cache-Control", self.cache_control
+                         or ("public, max-age=31536000, immutable" if immutable else "no-cache"))
         super().end_headers()
 
     def send_head(self):
@@ -370,10 +388,11 @@ class StaticHandler(http.server.SimpleHTTPRequestHandler):
         return super().send_head()
 
 
-def make_server(directory=DIST, port=0, base="/", csp_header=True):
+def make_server(directory=DIST, port=0, base="/", csp_header=True, cache_control=None):
     """A threaded static server on 127.0.0.1; `server.base_url` is where the page lives."""
     base = "/" + base.strip("/") + "/" if base.strip("/") else "/"
-    handler_class = type("Handler", (StaticHandler,), {"base": base, "csp_header": csp_header})
+    handler_class = type("Handler", (StaticHandler,), {"base": base, "csp_header": csp_header,
+                                                       "cache_control": cache_control})
     handler = functools.partial(handler_class, directory=str(directory))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
     server.base_url = f"http://127.0.0.1:{server.server_address[1]}{base}"

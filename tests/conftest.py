@@ -77,10 +77,10 @@ def dist_dir():
     return dist
 
 
-def serve(directory, base="/", csp_header=True):
+def serve(directory, base="/", csp_header=True, cache_control=None):
     import build
 
-    server = build.make_server(directory, port=0, base=base, csp_header=csp_header)
+    server = build.make_server(directory, port=0, base=base, csp_header=csp_header, cache_control=cache_control)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     return server

@@ -8,11 +8,12 @@ import json
 import shutil
 import threading
 import time
+from urllib.parse import urlsplit
 from urllib.request import urlopen
 
 import pytest
 
-from browser_helpers import drop_files, wait_all_workers, wait_ready
+from browser_helpers import drop_files, results, wait_all_workers, wait_ready
 from conftest import encode, serve, texture, write_model
 from facespectra import cli
 from facespectra.runtime import csvrows
@@ -163,3 +164,71 @@ def test_no_other_origin_from_page_or_workers_on_a_header_less_host(browser, ser
         srv.shutdown()
     with urlopen(server.base_url) as resp:  # the dev server keeps the header
         assert "worker-src 'self' blob:" in resp.headers["Content-Security-Policy"]
+
+
+def switchable_server(site_link, directory):
+    """A server of `site_link`, a symlink re-pointed to deploy another build, with Cache-Control: no-store
+    so that between visits only the service worker's copy survives."""
+    site_link.symlink_to(directory)
+    return serve(site_link, cache_control="no-store")
+
+
+def deploy(site_link, directory):
+    tmp = site_link.with_name(site_link.name + ".new")
+    tmp.symlink_to(directory)
+    tmp.replace(site_link)  # atomic, as a host swaps a deploy
+
+
+def weights_requested(page):
+    return sorted({urlsplit(u).path.rsplit("/", 1)[-1] for u in page.requests if "/model-" in u})
+
+
+@pytest.mark.browser
+def test_a_redeploy_never_breaks_offline_use(browser, dist_dir, tmp_path):
+    """Problem 1: online visit on build A, the host deploys build B (other weights, so other hashed files),
+    an online visit saves B whole beside A, then offline reload: the page runs one complete build (A, which
+    this tab still runs) and gets ready. With no tab of A left, the next visit runs B, and A's copy is gone."""
+    import build
+
+    weights_b = tmp_path / "model-b.json"
+    model = json.loads(build.WEIGHTS.read_text())
+    weights_b.write_text(json.dumps({**model, "threshold": 0.4}))
+    build_b = build.build(dist=tmp_path / "build-b", weights=weights_b)
+    name_a = json.loads((dist_dir / "build-manifest.json").read_text())["weights"]
+    name_b = json.loads((build_b / "build-manifest.json").read_text())["weights"]
+    assert name_a != name_b
+    site = tmp_path / "site"
+    srv = switchable_server(site, dist_dir)
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.requests = []
+        context.on("request", lambda req: page.requests.append(req.url))
+        page.goto(srv.base_url)
+        wait_ready(page)
+        page.wait_for_selector("[data-testid=offline][data-state=ready]", state="attached", timeout=120_000)
+        deploy(site, build_b)
+        page.reload()
+        wait_ready(page)
+        waiting = poll(page, "() => navigator.serviceWorker.getRegistration().then(r => Boolean(r.waiting))", bool, 120)
+        assert waiting, "the new build was not saved"
+        assert poll(page, "() => document.querySelector('[data-testid=offline]').dataset.update", bool, 10) == "saved"
+        context.set_offline(True)
+        page.requests.clear()
+        page.reload()
+        wait_ready(page, timeout=30_000)
+        assert weights_requested(page) == [name_a]
+        drop_files(page, [("offline-a.jpg", encode(texture(192, seed=950), "JPEG", quality=85))])
+        assert results(page, 1)[0]["label"] not in (None, "error")
+        page.close()
+
+        page = context.new_page()  # no page runs build A now: B takes over, still offline
+        page.requests = []
+        page.goto(srv.base_url)
+        wait_ready(page, timeout=30_000)
+        assert weights_requested(page) == [name_b]
+        caches = page.evaluate("() => caches.keys()")
+        assert len([c for c in caches if c.startswith("facespectra-")]) == 1, caches
+    finally:
+        context.close()
+        srv.shutdown()

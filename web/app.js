@@ -23,6 +23,10 @@ function onStatus(msg) {
     progressEl.value = pct;
     progressEl.setAttribute("aria-valuetext", `${pct}%`);
     statusEl.textContent = `Downloading the detector… ${(msg.loaded / 1e6).toFixed(1)} of ${(msg.total / 1e6).toFixed(1)} MB (${pct}%)`;
+  } else if (msg.state === "error") {
+    statusEl.textContent = `The detector could not load: ${msg.message}. ${navigator.onLine
+      ? "Reload the page to try again; if it fails again, the site may be being updated: try again in a few minutes."
+      : "This device is offline and has no saved copy of the detector: connect to the internet and reload the page."}`;
   } else {
     statusEl.textContent = pool.restarts && msg.state === "ready" ? "Ready again after a restart." : msg.message;
   }
@@ -138,13 +142,29 @@ function registerOffline() {
   registering = true;
   el.textContent = "Saving the app for offline use…";
   navigator.serviceWorker.register(new URL("./sw.js", import.meta.url), { scope: "./" })
-    .then(() => navigator.serviceWorker.ready)
-    .then(() => {
+    .then((registration) => navigator.serviceWorker.ready.then(() => registration))
+    .then((registration) => {
       el.dataset.state = "ready";
       el.textContent = "Works offline: the app and the detector are saved on this device.";
+      watchUpdates(registration, el);
     })
     .catch((err) => {
       el.dataset.state = "error";
       el.textContent = `Offline use is not available here (${err.message || err}).`;
     });
+}
+
+// A new build, found by the browser on an online visit, is saved whole beside this one (sw.js) and
+// starts once no page runs this one; until then this page keeps its own complete build.
+function watchUpdates(registration, el) {
+  const saved = () => {
+    if (!registration.waiting || !navigator.serviceWorker.controller) return;
+    el.dataset.update = "saved";
+    el.textContent = "Works offline. A new version is saved on this device: it starts the next time "
+      + "you open the page with no other tab of it open.";
+  };
+  const follow = (worker) => worker?.addEventListener("statechange", saved);
+  saved();
+  follow(registration.installing); // an update found before this page was ready
+  registration.addEventListener("updatefound", () => follow(registration.installing));
 }

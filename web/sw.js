@@ -1,72 +1,61 @@
-// Offline: precache the app and Pyodide from build-manifest.json. The cache is named after the
-// manifest's content-hashed names, so a new build (new hashes) fills a new cache and the old one is dropped.
-// Hashed files never change: cache first. The rest (page, scripts, manifest): network first, cache when offline.
+// Offline use that survives redeploys. Each build is one cache, saved whole before it is used:
+// - build.py writes this build's id and files into this script, so a new build is a new sw.js: the
+//   browser notices it on the next online visit and installs it beside the running one;
+// - install saves every file of the build into the build's own cache, checking each file without a
+//   content hash in its name against its sha256 (a file from another build, half-deployed, fails the
+//   install, which the browser retries at a later visit); a failed install leaves no cache behind;
+// - this service worker answers from its own build's cache only, the page included, so a visit runs
+//   one complete build, old or new, online or offline, never a mix;
+// - the new build takes over (activate) only when no open page runs the old one (the browser's rule,
+//   as install never calls skipWaiting), and only then are the old builds' caches deleted.
+const BUILD = /*{{SW_BUILD}}*/ null; // {id, files: {path: sha256, or null for a content-hashed name}}
 const PREFIX = "facespectra-";
-const HASHED = /-[0-9a-f]{10}(\.[a-z]+$|\/)/;
+const CACHE = PREFIX + BUILD.id;
 const scope = new URL("./", self.location.href);
 
-function cacheName(manifest) {
-  return PREFIX + [manifest.pyodideDir.replace(/\/$/, ""), manifest.runtime, manifest.weights].join("|");
-}
+const hex = (buffer) => Array.from(new Uint8Array(buffer), (b) => b.toString(16).padStart(2, "0")).join("");
 
-async function precache(manifest) {
-  const name = cacheName(manifest);
-  const cache = await caches.open(name);
-  await cache.addAll(["./", "build-manifest.json", ...manifest.assets].map((u) => new URL(u, scope).href));
-  for (const old of await caches.keys()) {
-    if (old.startsWith(PREFIX) && old !== name) await caches.delete(old);
+async function save(cache, path, sha256) {
+  // a content-hashed file never changes, so the HTTP cache's copy will do; the others are revalidated
+  const response = await fetch(new URL(path, scope), { cache: sha256 ? "no-cache" : "default" });
+  if (!response.ok) throw new Error(`${path}: HTTP ${response.status}`);
+  if (sha256 && hex(await crypto.subtle.digest("SHA-256", await response.clone().arrayBuffer())) !== sha256) {
+    throw new Error(`${path} is not this build's (the site is being updated)`);
   }
-  return name;
+  // the page itself is also saved as the scope's URL, which is how visitors ask for it
+  await cache.put(new URL(path === "index.html" ? "./" : path, scope), response);
 }
 
-self.addEventListener("install", (event) => {
-  event.waitUntil(fetch(new URL("build-manifest.json", scope), { cache: "no-cache" })
-    .then((r) => r.json()).then(precache).then(() => self.skipWaiting()));
-});
-
-// Navigation preload: the page's own request goes to the network while this worker starts up,
-// instead of after it (where the browser supports it).
-self.addEventListener("activate", (event) => event.waitUntil(Promise.all([
-  self.clients.claim(),
-  self.registration.navigationPreload ? self.registration.navigationPreload.enable() : null,
-])));
-
-async function current() {
-  const names = (await caches.keys()).filter((n) => n.startsWith(PREFIX));
-  return names.length ? caches.open(names[names.length - 1]) : null;
-}
-
-// The cache copy is written after the response has gone to the page (waitUntil), so no request
-// waits for a disk write; only a new build's manifest waits, for its precache.
-async function networkFirst(event, isManifest) {
-  const request = event.request;
+async function saveBuild() {
+  const cache = await caches.open(CACHE);
   try {
-    const response = (await event.preloadResponse) || await fetch(request);
-    if (response.ok) {
-      if (isManifest) {
-        const manifest = await response.clone().json();
-        const known = await caches.has(cacheName(manifest));
-        if (!known) await precache(manifest); // a new build: swap the caches while the page loads
-      }
-      const copy = response.clone();
-      event.waitUntil(current().then((cache) => cache && cache.put(request, copy)));
-    }
-    return response;
+    await Promise.all(Object.entries(BUILD.files).map(([path, sha256]) => save(cache, path, sha256)));
   } catch (err) {
-    const cached = await caches.match(request, { ignoreSearch: true });
-    if (cached) return cached;
+    await caches.delete(CACHE);
     throw err;
   }
 }
 
-async function cacheFirst(request) {
-  return (await caches.match(request)) || fetch(request);
+self.addEventListener("install", (event) => event.waitUntil(saveBuild()));
+
+// Only now does no page run an older build: their caches go.
+self.addEventListener("activate", (event) => event.waitUntil((async () => {
+  for (const name of await caches.keys()) {
+    if (name.startsWith(PREFIX) && name !== CACHE) await caches.delete(name);
+  }
+  // the page is answered from the cache, so a preloaded network copy would be wasted
+  if (self.registration.navigationPreload) await self.registration.navigationPreload.disable();
+  await self.clients.claim();
+})()));
+
+async function answer(request, url) {
+  const cache = await caches.open(CACHE);
+  const page = request.mode === "navigate" && (url.pathname === scope.pathname || url.pathname === `${scope.pathname}index.html`);
+  return (await cache.match(page ? scope.href : request, { ignoreSearch: page })) || fetch(request);
 }
 
 self.addEventListener("fetch", (event) => {
   const url = new URL(event.request.url);
   if (event.request.method !== "GET" || url.origin !== scope.origin || !url.pathname.startsWith(scope.pathname)) return;
-  const path = url.pathname.slice(scope.pathname.length);
-  event.respondWith(HASHED.test(path) ? cacheFirst(event.request)
-    : networkFirst(event, path === "build-manifest.json"));
+  event.respondWith(answer(event.request, url));
 });
