@@ -115,6 +115,16 @@ def test_few_and_one_sided_examples_are_warned_about_or_refused(shipped):
                                 f"there are 5 real and {MIN_PER_CLASS - 1} generated."}
 
 
+def test_examples_that_do_not_separate_or_differ_in_size_are_warned_about(shipped):
+    real, _ = examples(16)
+    mixed_up = [{**worker_api.features(data, shipped), "label": i % 2} for i, data in enumerate(real)]
+    for ex in mixed_up[1::2]:
+        ex["size"] = [128, 128]
+    warnings = " ".join(worker_api.fit(mixed_up, model=shipped)["report"]["warnings"])
+    assert "The estimate is low" in warnings
+    assert f"mostly {SIDE} px and the generated ones 128 px" in warnings
+
+
 def test_folds_spread_each_class_evenly():
     labels = [0] * 13 + [1] * 7
     folds = folds_of(labels, 5)

@@ -51,8 +51,10 @@ class Models {
       if (answer.error) throw new Error(answer.error);
       const others = this.pool.detectors.filter((d) => d !== first);
       for (const d of this.pool.detectors) d.weights = text;
-      // a worker still waiting loads these weights when its turn comes; the others switch now
-      await Promise.all(others.filter((d) => d.state !== "waiting").map((d) => d.request("model", null, { weights: text })));
+      // a worker still waiting loads these weights when its turn comes; the others switch now, and one that
+      // fails to (it crashed, or never loaded) loads them when it restarts
+      await Promise.allSettled(others.filter((d) => d.state !== "waiting")
+        .map((d) => d.request("model", null, { weights: text })));
       const { type, id, ...info } = answer;
       this.onInfo(info);
       this.nameEl.textContent = name;
