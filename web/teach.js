@@ -183,6 +183,7 @@ export function wireTeach({ pool, onInfo, isBusy, onWorkerFree }) {
       const payload = JSON.stringify({ examples: usable.map((ex) => ({ label: ex.label, features: ex.result.features,
                                                                       size: ex.result.size })) });
       const detector = pool.detectors.find((d) => d.state === "ready");
+      if (!detector) throw new Error("the detector stopped; reload the page");
       const answer = await detector.request("fit", null, { payload }, FIT_TIMEOUT_MS);
       const notRead = skipped.length ? ` ${skipped.length} file${skipped.length === 1 ? "" : "s"} could not be read: `
         + skipped.map((ex) => `${ex.file.name} (${ex.result.error})`).join("; ") + "." : "";
