@@ -232,3 +232,48 @@ def test_a_redeploy_never_breaks_offline_use(browser, dist_dir, tmp_path):
     finally:
         context.close()
         srv.shutdown()
+
+
+# Installed before the page's scripts: how many workers the page has created.
+COUNT_WORKERS = """
+window.__workers = 0;
+const RealWorker = window.Worker;
+window.Worker = class extends RealWorker {
+  constructor(...args) { super(...args); window.__workers += 1; }
+};
+"""
+
+
+@pytest.mark.parametrize("breakage", ["missing weights file", "worker that fails to start"])
+@pytest.mark.browser
+def test_a_detector_that_cannot_load_says_so_and_files_get_error_rows(browser, dist_dir, tmp_path, breakage):
+    """Problems 1 and 5: a build with a file missing, or whose worker fails as it starts, says in words what
+    went wrong and what to do (within seconds, not stuck at a percentage); files dropped meanwhile get error
+    rows instead of "waiting…" for ever, so the batch ends; a broken worker is not restarted in a loop."""
+    site = tmp_path / "site"
+    shutil.copytree(dist_dir, site)
+    if breakage == "missing weights file":
+        weights = json.loads((site / "build-manifest.json").read_text())["weights"]
+        (site / weights).unlink()
+        (site / (weights + ".gz")).unlink()
+    else:
+        worker = site / "worker.js"
+        worker.write_text("throw new Error('this build is broken');\n" + worker.read_text())
+        worker.with_name("worker.js.gz").unlink()
+    srv = serve(site)
+    page = open_page(browser, srv.base_url, COUNT_WORKERS)
+    try:
+        drop_files(page, [(f"early-{i}.jpg", encode(texture(128, seed=960 + i), "JPEG")) for i in range(2)])
+        page.wait_for_selector("[data-testid=status][data-state=error]", state="attached", timeout=20_000)
+        status = page.locator("[data-testid=status]").text_content()
+        assert "could not load" in status and "Reload the page" in status, status
+        rows = results(page, 2, timeout=5_000)
+        assert [r["label"] for r in rows] == ["error", "error"]
+        assert all(r["error"].startswith("not checked: the detector could not load") for r in rows)
+        assert page.locator("#batch").is_hidden() and page.locator("[data-testid=clear]").is_enabled()
+        workers = page.evaluate("window.__workers")
+        page.wait_for_timeout(1000)
+        assert page.evaluate("window.__workers") == workers <= 4, "the broken worker was restarted"
+    finally:
+        page.context.close()
+        srv.shutdown()

@@ -30,6 +30,7 @@ function onStatus(msg) {
   } else {
     statusEl.textContent = pool.restarts && msg.state === "ready" ? "Ready again after a restart." : msg.message;
   }
+  if (msg.state === "error" && pool.failed) queue.fail(`not checked: the detector could not load (${msg.message})`);
   if (msg.state === "ready") {
     watchNetwork();
     registerOffline();

@@ -3,6 +3,10 @@
 // the request it was serving fails with CRASHED so that file gets an error row and the batch goes on.
 
 export const CRASHED = "the detector crashed on this file; it was restarted";
+export const STOPPED = "the detector crashed on this file and was not restarted";
+// A worker restarted this often that crashes again, or one that crashes before it was ever ready (a
+// broken or missing file: it would crash again), stays down and the page says so, instead of looping.
+export const MAX_RESTARTS = 3;
 // Generous: a 40-megapixel TIFF takes a few seconds on a slow phone; a hang takes forever.
 export const JOB_TIMEOUT_MS = 90_000;
 
@@ -25,6 +29,7 @@ export class Detector {
     this.pending = new Map(); // id -> {resolve, reject, timer}
     this.nextId = 1;
     this.restarts = 0;
+    this.everReady = false;
     this.start(deferred);
   }
 
@@ -47,6 +52,7 @@ export class Detector {
   receive(msg) {
     if (msg.type === "status") {
       this.state = msg.state;
+      this.everReady ||= msg.state === "ready";
       this.onStatus(msg);
     } else if (msg.type === "info") {
       this.onInfo(msg);
@@ -63,15 +69,23 @@ export class Detector {
     }
   }
 
-  // Every request in flight fails; the replacement worker loads while the queue waits for "ready".
+  // Every request in flight fails; the replacement worker (if any) loads while the queue waits for "ready".
   crash(reason) {
     this.worker.terminate();
-    this.restarts += 1;
+    const restart = this.everReady && this.restarts < MAX_RESTARTS;
+    if (restart) this.restarts += 1;
     const jobs = [...this.pending.values()];
     this.pending.clear();
     for (const job of jobs) {
       clearTimeout(job.timer);
-      job.reject(Object.assign(new Error(CRASHED), { reason }));
+      job.reject(Object.assign(new Error(restart ? CRASHED : STOPPED), { reason }));
+    }
+    if (!restart) {
+      this.state = "error";
+      this.onStatus({ type: "status", state: "error", message: this.everReady
+        ? `the detector crashed ${this.restarts + 1} times (${reason}) and was not restarted again`
+        : `the detector stopped while starting (${reason})` });
+      return;
     }
     this.start();
   }

@@ -36,7 +36,13 @@ export class Pool {
 
   // Ready while any worker is: one restarting after a crash leaves the others working.
   get state() {
-    return this.detectors.some((d) => d.state === "ready") ? "ready" : this.detectors[0].state;
+    if (this.detectors.some((d) => d.state === "ready")) return "ready";
+    return this.failed ? "error" : this.detectors[0].state;
+  }
+
+  // For good: no worker can load (those waiting for the first to be ready never will).
+  get failed() {
+    return this.detectors.every((d) => d.state === "error" || (d.state === "waiting" && this.detectors[0].state === "error"));
   }
 
   get readyCount() {
@@ -52,7 +58,7 @@ export class Pool {
     if (i === 0 && msg.state === "ready") {
       for (const d of this.detectors) if (d.state === "waiting") d.load();
     }
-    if (this.state === "ready" ? msg.state === "ready" : i === 0) this.onStatus(msg);
+    if (this.state === "ready" ? msg.state === "ready" : i === 0 || this.failed) this.onStatus(msg);
     this.onWorkers(this.readyCount, this.size);
   }
 

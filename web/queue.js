@@ -3,7 +3,8 @@
 // Explanations ("Why?") share the same workers: the one asked for last goes to the next free worker,
 // ahead of the waiting files, and every finished job hands its worker on. So neither starves the
 // other, on any pool size: with one worker, an explanation waits for at most one file.
-import { CRASHED } from "./detector.js";
+
+const errorRow = (error) => ({ label: "error", p_fake: null, features: null, flags: [], error });
 
 export const SUPERSEDED = "a later explanation was asked for";
 
@@ -16,6 +17,14 @@ export class Queue {
     this.explanation = null; // {entry, resolve, reject}: asked for, not yet on a worker
     this.batchTotal = 0;
     this.batchDone = 0;
+    this.failure = null; // why no file can be checked any more (the detector cannot load)
+  }
+
+  // The detector cannot load: files waiting, and any added later, get an error row at once instead of
+  // waiting for ever, so the batch ends and Clear and Export work.
+  fail(message) {
+    this.failure = message;
+    this.pump();
   }
 
   // The explanation of a checked entry; an earlier one still waiting for a worker is dropped (SUPERSEDED).
@@ -66,6 +75,12 @@ export class Queue {
   // Every idle worker gets the next file; the files after those are read from disk meanwhile, so a worker
   // that finishes never waits for a read.
   pump() {
+    if (this.failure) {
+      this.explanation?.reject(new Error(this.failure));
+      this.explanation = null;
+      for (const entry of this.waiting.splice(0)) this.settle(entry, errorRow(this.failure));
+      return;
+    }
     const free = () => this.pool.idle(new Set([...this.working, ...this.explaining]));
     for (let d = free(); d && (this.explanation || this.waiting.length); d = free()) {
       if (this.explanation) {
@@ -95,12 +110,16 @@ export class Queue {
       const bytes = await this.read(entry).finally(() => { delete entry.bytes; });
       result = await detector.request("classify", bytes);
     } catch (err) {
-      const error = err.message === CRASHED ? CRASHED : `cannot read the file: ${err.message || err}`;
-      result = { label: "error", p_fake: null, features: null, flags: [], error };
+      // the detector's failures carry a reason; anything else was the file's reading
+      result = errorRow(err.reason !== undefined ? err.message : `cannot read the file: ${err.message || err}`);
     }
     this.working.delete(detector);
-    this.batchDone += 1;
     this.pump(); // the worker's next file goes out before this row is drawn
+    this.settle(entry, result);
+  }
+
+  settle(entry, result) {
+    this.batchDone += 1;
     this.onDone(entry, result);
     this.progress();
   }
