@@ -1,16 +1,17 @@
 """Where the faces are: MediaPipe BlazeFace (short range) run in numpy, the same code in Pyodide and CPython.
 
 The network's weights are runtime/blazeface.npz, made at set-up by scripts/blazeface.py from a pinned npm
-package. It sees 128×128 pixels, so faces are looked for on downscaled copies: the whole image
-(letterboxed), and for images wider than a portrait, overlapping square tiles too, so that a face of a
-tenth of a group photo's width is still about 20 px in the network's input. Everything runs in float64:
-the two runtimes' matrix products then agree far below the 1e-6 the browser test asks of boxes and scores.
-The input is the decoder's luma repeated in three channels, as JPEG luma is what both runtimes decode
-identically (their colour upsampling differs).
+package. It was trained on 128×128 pictures and finds faces of about 20 to 128 px there, so faces are
+looked for on downscaled copies: the whole picture with its longer side at 128 px and, unless a face
+fills the frame, at 256 px (the network is fully convolutional, so a larger copy costs no tiling) for
+faces down to about a twelfth of the longer side. Everything runs in float64: the two runtimes' matrix
+products then agree far below the 1e-6 the browser test asks of boxes and scores. The input is the
+decoder's luma in all three channels, as JPEG luma is what both runtimes decode identically (their
+colour upsampling differs).
 numpy + Pillow + standard library only: the page runs this module in Pyodide.
 """
-
 import json
+import threading
 from functools import lru_cache
 from pathlib import Path
 
@@ -22,6 +23,7 @@ MIN_SCORE = 0.6  # seed faces: all 450 found (lowest 0.67); textures: none above
 NMS_IOU = 0.3  # overlapping detections are blended, weighted by score (as MediaPipe does)
 COARSE, FINE = 128, 256  # the longer side of the two downscaled copies looked at
 PAD = 128  # mid gray around a downscaled copy (0 after the network's scaling to [-1, 1])
+KEPT_SIZES = 4  # input sizes whose layer buffers the network keeps between calls
 FILL = 0.3  # a face box at least this share of the shorter side fills the frame as the training portraits
 
 
@@ -32,8 +34,8 @@ class FaceDetectorMissing(RuntimeError):
 class _Network:
     """The converted layer program (convolutions with their skip and ReLU folded in) over NHWC float64.
 
-    In WebAssembly a fresh array costs more than the arithmetic on it, so each layer writes one new
-    array and does the rest in place.
+    In WebAssembly allocating a large array (and np.pad) costs more than the arithmetic on it, so every
+    layer writes into buffers kept between calls (one set per input size and thread), in place.
     """
 
     def __init__(self, path):
@@ -53,14 +55,28 @@ class _Network:
         k = first["k"]
         w = self.weights[first["w"]]
         self.weights[first["w"]] = w.reshape(k * k, -1, w.shape[1]).sum(axis=1)
+        self._local = threading.local()
+
+    def _buffers(self, shape):
+        """This thread's buffers for inputs of `shape` (a few sizes kept: the two looks of find_faces)."""
+        cache = getattr(self._local, "cache", None)
+        if cache is None:
+            cache = self._local.cache = {}
+        if shape not in cache:
+            if len(cache) >= KEPT_SIZES:
+                del cache[next(iter(cache))]
+            cache[shape] = {}
+        return cache[shape]
 
     def __call__(self, gray):
-        """(N, 128, 128, 1) in [-1, 1] -> the four output arrays by name."""
+        """(N, H, W, 1) in [-1, 1] -> the four output arrays by name (views of buffers that the next call
+        with the same shape overwrites)."""
+        bufs = self._buffers(gray.shape)
         t = {"input": gray}
         out = {}
-        for s in self.program:
+        for n, s in enumerate(self.program):
             if s["op"] == "conv":
-                y = _conv(t[s["in"]], s, self.weights)
+                y = _conv(t[s["in"]], s, self.weights, bufs, n)
                 if s["skip"] is not None:
                     skip = t[s["skip"]]
                     y[..., :skip.shape[3]] += skip  # the skip's missing channels are zeros
@@ -68,7 +84,8 @@ class _Network:
                     np.maximum(y, 0.0, out=y)
             elif s["op"] == "maxpool2":
                 v = t[s["in"]]
-                y = np.maximum(v[:, 0::2, 0::2], v[:, 0::2, 1::2])
+                y = _buffer(bufs, n, (v.shape[0], v.shape[1] // 2, v.shape[2] // 2, v.shape[3]))
+                np.maximum(v[:, 0::2, 0::2], v[:, 0::2, 1::2], out=y)
                 np.maximum(y, v[:, 1::2, 0::2], out=y)
                 np.maximum(y, v[:, 1::2, 1::2], out=y)
             else:  # output
@@ -79,14 +96,28 @@ class _Network:
         return out
 
 
-def _conv(x, s, weights):
+def _buffer(bufs, key, shape):
+    """A float64 buffer of `shape` under `key`, made once (zeros: padded inputs keep their zero border)."""
+    buf = bufs.get(key)
+    if buf is None or buf.shape != shape:
+        buf = bufs[key] = np.zeros(shape)
+    return buf
+
+
+def _conv(x, s, weights, bufs, n):
     top, bottom, left, right = s["pads"]
     stride = s["stride"]
     w = weights[s["w"]]
+    batch, h, wd, c = x.shape
     if s["kind"] == "pointwise":
-        y = x @ w
+        y = _buffer(bufs, n, (batch, h, wd, w.shape[1]))
+        np.matmul(x.reshape(-1, c), w, out=y.reshape(-1, w.shape[1]))
     else:
-        xp = np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0))) if top or bottom or left or right else x
+        if top or bottom or left or right:
+            xp = _buffer(bufs, (n, "padded"), (batch, h + top + bottom, wd + left + right, c))
+            xp[:, top:top + h, left:left + wd] = x
+        else:
+            xp = x
         k = w.shape[0] if s["kind"] == "depthwise" else s["k"]
         ho, wo = (xp.shape[1] - k) // stride + 1, (xp.shape[2] - k) // stride + 1
 
@@ -94,15 +125,21 @@ def _conv(x, s, weights):
             return xp[:, i:i + stride * (ho - 1) + 1:stride, j:j + stride * (wo - 1) + 1:stride, :]
 
         if s["kind"] == "depthwise":
-            y = tap(0, 0) * w[0, 0]
-            term = np.empty_like(y)
+            y = _buffer(bufs, n, (batch, ho, wo, c))
+            term = _buffer(bufs, (n, "term"), y.shape)
+            np.multiply(tap(0, 0), w[0, 0], out=y)
             for i in range(k):
                 for j in range(k):
                     if i or j:
                         np.multiply(tap(i, j), w[i, j], out=term)
                         y += term
-        else:  # full: im2col, columns in (i, j) order as the weights' rows
-            y = np.concatenate([tap(i, j) for i in range(k) for j in range(k)], axis=3) @ w
+        else:  # full: im2col, columns in (i, j, channel) order as the weights' rows
+            cols = _buffer(bufs, (n, "cols"), (batch, ho, wo, k * k * c))
+            for i in range(k):
+                for j in range(k):
+                    cols[..., (i * k + j) * c:(i * k + j + 1) * c] = tap(i, j)
+            y = _buffer(bufs, n, (batch, ho, wo, w.shape[1]))
+            np.matmul(cols.reshape(-1, k * k * c), w, out=y.reshape(-1, w.shape[1]))
     if s["b"] is not None:
         y += weights[s["b"]]
     return y
