@@ -10,6 +10,7 @@ decoder's luma in all three channels, as JPEG luma is what both runtimes decode 
 colour upsampling differs).
 numpy + Pillow + standard library only: the page runs this module in Pyodide.
 """
+
 import json
 import threading
 from functools import lru_cache
