@@ -10,7 +10,8 @@ per image inside the worker (the `ms` field of the result message: the Python ca
 worker first checks each image once, as CPython is warmed) against CPython running the same
 modules, a batch of 100 1024² images, and the trainer's
 feature extraction (all cores; cold and warm cache), and face finding per image (Pyodide under Node
-against CPython; --faces-only runs that step alone). Page and CPython timings alternate call by call
+against CPython; --faces-only runs that step alone), and teaching a model in the page (issue 19: 20 real + 20
+generated examples made as tests/test_teach.py makes them, 384 px and 1024 px; --teach-only). Page and CPython timings alternate call by call
 (batch by batch), so a ratio compares the two under the same load of a shared host. Numbers go to
 bench/results/<timestamp>.json (or --out) so runs can be compared with --compare.
 Images are synthetic and camera-like (smooth shading + texture + sensor noise), never faces.
@@ -52,7 +53,8 @@ OFFLINE_READY = "[data-testid=offline][data-state=ready]"
 SIZES = {"jpeg256": (256, 256, "JPEG"), "jpeg1024": (1024, 1024, "JPEG"),
          "jpeg4000x3000": (4000, 3000, "JPEG"), "png1024": (1024, 1024, "PNG")}
 TARGETS = {"per_image_ratio_1024": 1.5, "batch_ratio": 1.5, "cold_ready_s": 4.0, "warm_ready_s": 2.0,
-           "bytes_before_verdict": 8_000_000, "faces_page_ms": 25.0}
+           "bytes_before_verdict": 8_000_000, "faces_page_ms": 25.0, "teach_384_s": 30.0}
+TEACH_SIDES = (384, 1024)
 
 # Installed before any page script: records when the status turns ready, when files are picked,
 # when rows get their label, and every result message of the worker (for its `ms` field).
@@ -255,6 +257,33 @@ def bench_batch(app, batch, model, reps):
     return median(page_s), median(cpython_s), workers
 
 
+def bench_teach(app, n):
+    """Seconds from "Teach a model" to the cross-validated estimate in the page, and the fit's share (the
+    rest is the examples' features and JPEG re-saves on every worker), for n real + n generated examples."""
+    from test_teach import examples
+
+    ctx = app.context()
+    page, _ = app.visit(ctx)
+    page.wait_for_selector(ALL_WORKERS, state="attached", timeout=TIMEOUT_MS)
+    status = page.locator("[data-testid=teach-status]")
+    out = {}
+    for side in TEACH_SIDES:
+        real, fake = examples(n, seed=side, side=side)
+        for kind, files in (("real", real), ("fake", fake)):
+            page.set_input_files(f"input[data-testid=teach-{kind}]", [
+                {"name": f"{kind}{i}.jpg", "mimeType": "image/jpeg", "buffer": b} for i, b in enumerate(files)])
+        page.click("[data-testid=teach-start]")
+        page.wait_for_selector("[data-testid=teach-status][data-state=training]", state="attached")
+        page.wait_for_selector("[data-testid=teach-status][data-state=done], [data-testid=teach-status][data-state=error]",
+                               state="attached", timeout=TIMEOUT_MS)
+        if status.get_attribute("data-state") != "done":
+            raise SystemExit(f"bench: teaching failed: {status.text_content()}")
+        out[f"teach_{side}_s"] = float(status.get_attribute("data-ms")) / 1000
+        out[f"teach_{side}_fit_s"] = float(status.get_attribute("data-fit-ms")) / 1000
+    ctx.close()
+    return {**out, "teach_images": 2 * n}
+
+
 def cpython_call(data, model):
     """What the worker's Python call does: classify and serialise the row."""
     return json.dumps(classify_bytes(data, model))
@@ -353,6 +382,8 @@ def run(args):
             print("bench: batch, page and CPython…", file=sys.stderr)
             res["page_batch_s"], res["cpython_batch_s"], res["page_workers"] = bench_batch(
                 app, batch, model, args.batch_reps)
+            print("bench: teaching in the page…", file=sys.stderr)
+            res.update(bench_teach(app, args.teach_images // 2))
         finally:
             app.close()
     res["ratio"] = {k: res["page_ms"][k] / res["cpython_ms"][k] for k in images}
@@ -380,6 +411,10 @@ def rows(res):
             ("batch page/CPython, per core (page time × workers)", res["batch_ratio"] * workers, "×", None),
             (f"trainer features ({res['trainer_jobs']} procs)", res["trainer_images_per_s"], "img/s", None),
             ("trainer features, warm cache", res["trainer_warm_cache_images_per_s"], "img/s", None)]
+    for side in TEACH_SIDES if "teach_images" in res else ():
+        out.append((f"teach {res['teach_images']}×{side} px, page", res[f"teach_{side}_s"], "s",
+                    TARGETS.get(f"teach_{side}_s")))
+        out.append(("  of which the fit", res[f"teach_{side}_fit_s"], "s", None))
     for name in res.get("faces_page_ms", {}):
         out.append((f"faces {name} page (Node)", res["faces_page_ms"][name], "ms", TARGETS["faces_page_ms"]))
         out.append((f"faces {name} CPython", res["faces_cpython_ms"][name], "ms", None))
@@ -414,12 +449,25 @@ def main(argv=None):
     parser.add_argument("--batch-reps", type=int, default=3, help="batch repetitions (default: %(default)s)")
     parser.add_argument("--trainer-images", type=int, default=48, help="images for the trainer (default: %(default)s)")
     parser.add_argument("--faces-only", action="store_true", help="only the face-finding step (prints its numbers)")
+    parser.add_argument("--teach-images", type=int, default=40, help="examples to teach on, half of each kind "
+                        "(default: %(default)s)")
+    parser.add_argument("--teach-only", action="store_true", help="only the teaching step (prints its numbers)")
     args = parser.parse_args(argv)
     if not (build.DIST / "build-manifest.json").exists():
         print("bench: dist/ is not built: run `make bench` (it builds first)", file=sys.stderr)
         return 1
     if args.faces_only:
         print(json.dumps(bench_faces(args.image_reps), indent=1))
+        return 0
+    if args.teach_only:
+        from playwright.sync_api import sync_playwright
+
+        with sync_playwright() as p:
+            app = App(p)
+            try:
+                print(json.dumps(bench_teach(app, args.teach_images // 2), indent=1))
+            finally:
+                app.close()
         return 0
     old = json.loads(args.compare.read_text()) if args.compare else None
     res = run(args)

@@ -9,7 +9,6 @@ import csv
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -42,12 +41,13 @@ def transposed_upsampler(img, seed, stride=3):
     return Image.fromarray(np.clip(out, 0, 255).astype(np.uint8), "RGB")
 
 
-def examples(n, seed=0):
-    """n photo-like textures and n generated ones, as JPEGs of similar qualities -> (real, fake) byte lists."""
+def examples(n, seed=0, side=SIDE):
+    """n photo-like textures and n generated ones, as JPEGs of similar qualities -> (real, fake) byte lists.
+    (bench/run.py times teaching in the page on these too.)"""
     rng = np.random.default_rng(seed)
     quality = lambda: int(rng.integers(80, 96))  # noqa: E731
-    real = [encode(texture(SIDE, seed=1000 + 100 * seed + i), "JPEG", quality=quality()) for i in range(n)]
-    fake = [encode(transposed_upsampler(texture(SIDE // 3, seed=2000 + 100 * seed + i), seed=7), "JPEG",
+    real = [encode(texture(side, seed=1000 + 100 * seed + i), "JPEG", quality=quality()) for i in range(n)]
+    fake = [encode(transposed_upsampler(texture(side // 3, seed=2000 + 100 * seed + i), seed=7), "JPEG",
                    quality=quality()) for i in range(n)]
     return real, fake
 
@@ -179,15 +179,12 @@ def test_page_teaches_checks_exports_imports_and_restores(browser, server, tmp_p
 
         page.set_input_files("input[data-testid=teach-real]", _file_payload("real", real))
         page.set_input_files("input[data-testid=teach-fake]", _file_payload("fake", fake))
-        t0 = time.monotonic()
         page.click("[data-testid=teach-start]")
         status = page.locator("[data-testid=teach-status]")
         page.wait_for_selector("[data-testid=teach-status][data-state=done], [data-testid=teach-status][data-state=error]",
                                state="attached", timeout=120_000)
-        seconds = time.monotonic() - t0
         assert status.get_attribute("data-state") == "done", status.text_content()
-        assert seconds < 30, f"teaching took {seconds:.1f} s"
-        print(f"taught on 40 images in {seconds:.1f} s: {status.text_content()}")
+        print(status.text_content())  # the time it took: bench/run.py measures it against the issue's 30 s
         assert float(status.get_attribute("data-cv-accuracy")) >= 0.9
         report = page.locator("[data-testid=teach-report]").text_content()
         assert "Real photos called real" in report and "Confident errors" in report

@@ -182,6 +182,7 @@ export function wireTeach({ pool, onInfo, isBusy, onWorkerFree }) {
       progress.removeAttribute("value"); // indeterminate: one Python call
       const payload = JSON.stringify({ examples: usable.map((ex) => ({ label: ex.label, features: ex.result.features,
                                                                       size: ex.result.size })) });
+      const tFit = performance.now();
       const detector = pool.detectors.find((d) => d.state === "ready");
       if (!detector) throw new Error("the detector stopped; reload the page");
       const answer = await detector.request("fit", null, { payload }, FIT_TIMEOUT_MS);
@@ -192,6 +193,8 @@ export function wireTeach({ pool, onInfo, isBusy, onWorkerFree }) {
       taught = { text: answer.weights, name: `the model taught here on ${usable.length} images (${when})` };
       describeReport(answer.report, usable.map((ex) => ex.file.name));
       statusEl.dataset.cvAccuracy = String(answer.report.accuracy);
+      statusEl.dataset.ms = String(performance.now() - t0); // read by bench/run.py, with the fit's share
+      statusEl.dataset.fitMs = String(performance.now() - tFit);
       setStatus("done", `Taught on ${usable.length} images in ${((performance.now() - t0) / 1000).toFixed(1)} s; `
         + `estimated accuracy ${pct(answer.report.accuracy)}. It is not in use yet.${notRead}`);
       $("#teach-actions").hidden = false;
