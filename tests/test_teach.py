@@ -239,5 +239,11 @@ def test_page_teaches_checks_exports_imports_and_restores(browser, server, tmp_p
         _model_is(page, "shipped")
         _import(page, "taught.json", good)
         _model_is(page, "imported")
+
+        page.click("[data-testid=teach-start]")  # the same examples again, stopped at once
+        page.click("[data-testid=teach-cancel]")
+        page.wait_for_selector("[data-testid=teach-status][data-state=error]", state="attached", timeout=60_000)
+        assert "stopped" in status.text_content()
+        assert page.locator("[data-testid=model-name]").get_attribute("data-kind") == "imported"
     finally:
         page.context.close()

@@ -105,6 +105,7 @@ export function wireTeach({ pool, onInfo, isBusy, onWorkerFree }) {
   const startButton = $("#teach-start");
   const progress = $("#teach-progress");
   let taught = null; // {text, name}
+  let stopped = false;
 
   const setStatus = (state, text) => {
     statusEl.dataset.state = state;
@@ -146,7 +147,7 @@ export function wireTeach({ pool, onInfo, isBusy, onWorkerFree }) {
     progress.max = examples.length;
     progress.value = 0;
     const work = async (detector) => {
-      for (let i = next++; i < examples.length; i = next++) {
+      for (let i = next++; i < examples.length && !stopped; i = next++) {
         const ex = examples[i];
         try {
           ex.result = await detector.request("features", await ex.file.arrayBuffer());
@@ -161,12 +162,15 @@ export function wireTeach({ pool, onInfo, isBusy, onWorkerFree }) {
     const ready = pool.detectors.filter((d) => d.state === "ready");
     if (!ready.length) throw new Error("the detector is not ready yet");
     await Promise.all(ready.map(work));
+    if (stopped) throw new Error("stopped before every example was read");
   }
 
   async function teach() {
     models.teaching = true;
+    stopped = false;
     taught = null;
     refresh();
+    $("#teach-cancel").hidden = false;
     $("#teach-report").hidden = true;
     $("#teach-actions").hidden = true;
     progress.hidden = false;
@@ -178,6 +182,7 @@ export function wireTeach({ pool, onInfo, isBusy, onWorkerFree }) {
       await extract(examples);
       const usable = examples.filter((ex) => !ex.result.error);
       const skipped = examples.filter((ex) => ex.result.error);
+      $("#teach-cancel").hidden = true; // the fit is one Python call
       setStatus("training", `Fitting and cross-validating on ${usable.length} examples…`);
       progress.removeAttribute("value"); // indeterminate: one Python call
       const payload = JSON.stringify({ examples: usable.map((ex) => ({ label: ex.label, features: ex.result.features,
@@ -203,6 +208,7 @@ export function wireTeach({ pool, onInfo, isBusy, onWorkerFree }) {
     } finally {
       models.teaching = false;
       progress.hidden = true;
+      $("#teach-cancel").hidden = true;
       refresh();
       onWorkerFree();
     }
@@ -218,6 +224,7 @@ export function wireTeach({ pool, onInfo, isBusy, onWorkerFree }) {
   }
 
   startButton.addEventListener("click", teach);
+  $("#teach-cancel").addEventListener("click", () => { stopped = true; });
   $("#teach-use").addEventListener("click", () => switchTo(taught.text, taught.name, "taught", "Cannot use the taught model"));
   $("#teach-export").addEventListener("click", () => {
     const stamp = new Date().toISOString().slice(0, 19).replace(/[:T]/g, "-");
