@@ -52,6 +52,7 @@ export class ResultsTable {
     entry.row = tr;
     this.entries.push(entry);
     this.tbody.append(tr);
+    if (this.sortKey !== "added") this.place(entry);
     this.applyFilter(entry);
     return entry;
   }
@@ -97,7 +98,7 @@ export class ResultsTable {
       }
     }
     this.applyFilter(entry);
-    if (this.sortKey !== "added") this.sort();
+    if (this.sortKey !== "added") this.place(entry);
     this.updateSummary();
   }
 
@@ -137,16 +138,34 @@ export class ResultsTable {
     this.sort();
   }
 
-  sort() {
+  comparator() {
     const p = (e) => (e.result && e.result.p_fake !== null ? e.result.p_fake : -1);
-    const compare = {
+    return {
       added: (a, b) => a.order - b.order,
       "p-desc": (a, b) => p(b) - p(a) || a.order - b.order,
       "p-asc": (a, b) => (p(a) < 0) - (p(b) < 0) || p(a) - p(b) || a.order - b.order,
       name: (a, b) => a.name.localeCompare(b.name) || a.order - b.order,
     }[this.sortKey];
-    this.entries.sort(compare);
+  }
+
+  sort() {
+    this.entries.sort(this.comparator());
     this.tbody.append(...this.entries.map((e) => e.row)); // moves the rows, keeps their state
+  }
+
+  // One new or finished entry moves to its place in the sorted order (the others stay sorted): a
+  // binary search and one row moved, where re-sorting every row per file made a big batch quadratic.
+  place(entry) {
+    const compare = this.comparator();
+    this.entries.splice(this.entries.indexOf(entry), 1);
+    let lo = 0;
+    for (let hi = this.entries.length; lo < hi;) {
+      const mid = (lo + hi) >> 1;
+      if (compare(this.entries[mid], entry) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    this.entries.splice(lo, 0, entry);
+    this.tbody.insertBefore(entry.row, this.entries[lo + 1]?.row ?? null);
   }
 
   // Export rows in table order, whatever the filter shows: the CSV is the whole batch.
