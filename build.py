@@ -55,7 +55,7 @@ IMMUTABLE = re.compile(rf"-[0-9a-f]{{{HASH_LEN}}}(\.[a-z]+|/)")
 NOT_PRECACHED = ("build-manifest.json",)
 WORKER_BUILD = "/*{{BUILD}}*/ null"  # in web/worker.js: replaced by this build's file names
 SW_BUILD = "/*{{SW_BUILD}}*/ null"  # in web/sw.js: replaced by this build's id and files
-GZIP_SUFFIXES = (".js", ".mjs", ".css", ".html", ".json", ".wasm", ".webmanifest", ".svg")
+GZIP_SUFFIXES = (".js", ".mjs", ".css", ".html", ".json", ".wasm", ".webmanifest", ".svg", ".bin")
 
 CSP = "; ".join([
     "default-src 'self'",
@@ -227,6 +227,18 @@ def precompile(pyo, runtime, weights):
             shutil.move(str(path), runtime if path.name == runtime.name else pyo / path.name)
 
 
+def snapshot(pyo, staging, runtime, weights):
+    """The interpreter's memory after Pyodide's start (scripts/snapshot.mjs), made from the shipped files and
+    checked under Node against a fresh start; -> its content-hashed name. Return visits start from it."""
+    dest = staging / "snapshot.bin"
+    cmd = [shutil.which("node") or "node", str(ROOT / "scripts" / "snapshot.mjs"), str(pyo), str(runtime),
+           str(weights), str(dest)]
+    result = subprocess.run(cmd, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise BuildError("the start-up snapshot failed:\n" + result.stderr[-2000:])
+    return place_hashed(dest)
+
+
 def short_hash(*paths):
     h = hashlib.sha256()
     for p in paths:
@@ -246,8 +258,9 @@ def place_hashed(path):
     return name
 
 
-def write_manifest(staging, packages, pyodide_dir, runtime, weights):
-    """What the worker loads (names and total bytes, for its progress bar) and what the service worker caches."""
+def write_manifest(staging, packages, pyodide_dir, runtime, weights, snapshot_name):
+    """What the worker loads (names and total bytes, for its progress bar; the snapshot is only read from
+    the offline copy, never downloaded before ready) and what the service worker caches."""
     loaded = sorted((staging / pyodide_dir).iterdir()) + [staging / runtime, staging / weights]
     manifest = {
         "pyodide": PYODIDE_VERSION,
@@ -255,6 +268,8 @@ def write_manifest(staging, packages, pyodide_dir, runtime, weights):
         "packages": packages,
         "runtime": runtime,
         "weights": weights,
+        "snapshot": snapshot_name,
+        "snapshotSha256": hashlib.sha256((staging / snapshot_name).read_bytes()).hexdigest(),
         "loadBytes": sum(p.stat().st_size for p in loaded),
         "assets": sorted(p.relative_to(staging).as_posix() for p in staging.rglob("*")
                          if p.is_file() and p.suffix != ".gz" and p.name not in NOT_PRECACHED),
@@ -269,7 +284,8 @@ def write_worker_build(staging, manifest):
     source = worker.read_text()
     if WORKER_BUILD not in source:
         raise BuildError(f"web/worker.js lacks the placeholder {WORKER_BUILD}")
-    fields = {k: manifest[k] for k in ("pyodideDir", "packages", "runtime", "weights", "loadBytes")}
+    fields = {k: manifest[k] for k in ("pyodideDir", "packages", "runtime", "weights", "snapshot", "snapshotSha256",
+                                       "loadBytes")}
     worker.write_text(source.replace(WORKER_BUILD, json.dumps(fields)))
 
 
@@ -314,10 +330,12 @@ def build(dist=DIST, weights=WEIGHTS, offline=False):
         precompile(pyo, runtime, weights)
         write_lock(pyo, lock, files)  # the precompiled wheels have new hashes
         pyodide_dir = f"pyodide-{PYODIDE_VERSION}-{short_hash(*sorted(pyo.iterdir()))}"
+        snapshot_name = snapshot(pyo, staging, runtime, weights)  # not in pyodide_dir: its bytes vary by build
         pyo.rename(staging / pyodide_dir)
         runtime = place_hashed(runtime)
         weights_name = place_hashed(Path(shutil.copy2(weights, staging / "model.json")))
-        write_worker_build(staging, write_manifest(staging, sorted(files), pyodide_dir, runtime, weights_name))
+        write_worker_build(staging, write_manifest(staging, sorted(files), pyodide_dir, runtime, weights_name,
+                                                   snapshot_name))
         html = (staging / "index.html").read_text()
         (staging / "index.html").write_text(html.replace("{{CSP}}", CSP))
         write_sw_build(staging, json.loads((staging / "build-manifest.json").read_text()))

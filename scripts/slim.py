@@ -15,6 +15,12 @@ STDLIB_DROP = (
     "unittest", "doctest", "pdb", "pydoc", "pydoc_data", "xml", "xmlrpc", "wsgiref", "http",
     "multiprocessing", "mailbox", "imaplib", "pickletools", "difflib", "tkinter", "turtle",
     "turtledemo", "idlelib", "lib2to3", "ensurepip", "venv", "curses", "dbm", "sqlite3",
+    # command-line tools, network clients and servers, debuggers and profilers, audio formats, config files
+    "argparse", "optparse", "getopt", "cmd", "code", "codeop", "smtplib", "nntplib", "ftplib", "telnetlib",
+    "poplib", "cgi", "cgitb", "socketserver", "bdb", "trace", "pstats", "profile", "cProfile", "timeit",
+    "tabnanny", "modulefinder", "compileall", "py_compile", "aifc", "wave", "sunau", "chunk", "sndhdr",
+    "configparser", "plistlib", "tomllib", "netrc", "mailcap", "nturl2path", "pipes", "pty", "tty", "crypt",
+    "shelve", "webbrowser", "zipapp", "filecmp", "fileinput",
 )
 # Codecs the interpreter, zipfile (cp437), Pillow (latin-1 text chunks) and JSON need; the
 # other ~100 codec tables (cp1252, mac_*, CJK...) go.
@@ -22,6 +28,12 @@ ENCODINGS_KEEP = (
     "__init__", "aliases", "ascii", "latin_1", "utf_8", "utf_8_sig", "utf_16", "utf_16_be",
     "utf_16_le", "utf_32", "utf_32_be", "utf_32_le", "charmap", "cp437", "raw_unicode_escape",
     "unicode_escape", "idna", "punycode",
+)
+# Pillow's format plugins other than those of JPEG (and MPO), PNG, WebP, GIF, BMP and TIFF.
+PIL_REFUSED_FORMATS = (
+    "Blp", "BufrStub", "Cur", "Dcx", "Dds", "Eps", "Fits", "Fli", "Fpx", "Ftex", "Gbr", "GribStub", "Hdf5Stub",
+    "Icns", "Ico", "Im", "Imt", "Iptc", "Jpeg2K", "McIdas", "Mic", "Mpeg", "Msp", "Palm", "Pcd", "Pcx", "Pdf",
+    "Pixar", "Ppm", "Psd", "Qoi", "Sgi", "Spider", "Sun", "Tga", "Wmf", "Xbm", "Xpm", "XVThumb",
 )
 # Wheel members by path prefix, or by suffix for rules starting with "." (.pyi: type stubs).
 WHEEL_DROP = {
@@ -32,7 +44,13 @@ WHEEL_DROP = {
               # extension modules only numpy's own test suite imports
               "numpy/_core/_operand_flag_tests.", "numpy/_core/_rational_tests.",
               "numpy/_core/_struct_ufunc_tests.", "numpy/_core/_umath_tests.", "numpy/_core/_simd."),
-    "pillow": ("PIL/_imagingft.", "PIL/ImageFont.py", ".pyi"),
+    "pillow": ("PIL/_imagingft.", "PIL/ImageFont.py", ".pyi",
+               # decoders of formats the runtime refuses (decode.ALLOWED_FORMATS): Image.init() skips a
+               # missing plugin, so a visitor's first check no longer imports ~35 modules it never uses
+               *(f"PIL/{name}ImagePlugin." for name in PIL_REFUSED_FORMATS), "PIL/PdfParser.",
+               # GUI toolkits, screen grabs, viewers, colour management, morphology
+               "PIL/_imagingtk.", "PIL/ImageTk.", "PIL/ImageQt.", "PIL/ImageGrab.", "PIL/ImageShow.",
+               "PIL/ImageWin.", "PIL/PSDraw.", "PIL/ImageCms.", "PIL/_imagingmorph.", "PIL/ImageMorph."),
 }
 
 

@@ -99,7 +99,8 @@ def test_the_worker_carries_its_builds_file_names(dist_dir, tmp_path):
     manifest = json.loads((dist_dir / "build-manifest.json").read_text())
     embedded = re.search(r"^const BUILD = (\{.*\});$", (dist_dir / "worker.js").read_text(), flags=re.M)
     assert embedded and json.loads(embedded.group(1)) == {k: manifest[k] for k in
-                                                          ("pyodideDir", "packages", "runtime", "weights", "loadBytes")}
+                                                          ("pyodideDir", "packages", "runtime", "weights",
+                                                           "snapshot", "snapshotSha256", "loadBytes")}
     (tmp_path / "worker.js").write_text("const BUILD = null;\n")
     with pytest.raises(build.BuildError, match="placeholder"):
         build.write_worker_build(tmp_path, manifest)

@@ -33,7 +33,7 @@ function onStatus(msg) {
   if (msg.state === "error" && pool.failed) queue.fail(`not checked: the detector could not load (${msg.message})`);
   if (msg.state === "ready") {
     watchNetwork();
-    registerOffline();
+    if (msg.warm) registerOffline(); // after the first worker's warm-up check, which it would slow
     queue.pump();
   }
 }

@@ -1,7 +1,8 @@
 // Detectors, one per core: a batch runs on all of them at once.
 // All workers are created with the page, but only the first loads at once and decides when the page is
-// ready; the others load only then, so they take every file from the HTTP cache (nothing is downloaded
-// twice), never slow the first verdict, and fetch nothing from this origin after it is ready.
+// ready; the others load once it is ready and warmed up (worker.js), so they take every file from the HTTP
+// cache (nothing is downloaded twice), never slow the first verdict, and fetch nothing from this origin after
+// it is ready.
 import { Detector } from "./detector.js";
 
 const MAX_WORKERS = 4;
@@ -55,7 +56,7 @@ export class Pool {
 
   // While the pool is ready only "ready" news matters (a worker joined); otherwise the first worker speaks.
   status(i, msg) {
-    if (i === 0 && msg.state === "ready") {
+    if (i === 0 && msg.state === "ready" && msg.warm) { // not while its warm-up check runs: 2 cores are few
       for (const d of this.detectors) if (d.state === "waiting") d.load();
     }
     if (this.state === "ready" ? msg.state === "ready" : i === 0 || this.failed) this.onStatus(msg);

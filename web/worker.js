@@ -3,7 +3,7 @@
 // model), then {type: "classify" | "explain" | "features", id, bytes[, features]}, {type: "fit", id, payload}
 // (the Teach panel's examples as JSON) and {type: "model", id, weights} (switch model; null: the shipped one).
 // Out: {type: "status", state, message, loaded, total}, {type: "info", ...} once ready,
-// {type: "result", id, label, p_fake, features, flags, error, ms} (ms: time in Python, for the benchmark), {type: "explanation", id, ...},
+// {type: "result", id, label, p_fake, features, flags, error, ms, received, sent} (for the benchmark: ms in Python; epoch ms), {type: "explanation", id, ...},
 // {type: "features" | "fit" | "model", id, ...} (worker_api's features_json, fit_json, load_model_json; or {error}),
 // {type: "net", count} (requests made after ready) and {type: "fatal", id, message} before closing itself.
 const base = new URL("./", import.meta.url);
@@ -35,31 +35,68 @@ const BUILD = /*{{BUILD}}*/ null;
 
 let pyodide = null;
 
+// When each start-up stage ended (ms since the epoch, comparable with the page's clock): sent with "info",
+// read by bench/run.py.
+const marks = {};
+const mark = (stage) => { marks[stage] = performance.timeOrigin + performance.now(); };
+mark("script");
+
 async function start(chosenWeights) {
+  mark("load");
   countDownloads(BUILD.loadBytes);
   const indexURL = new URL(BUILD.pyodideDir, base).href;
-  const { loadPyodide } = await import(indexURL + "pyodide.mjs");
-  pyodide = await loadPyodide({ indexURL, packages: BUILD.packages });
-  const [runtime, weights] = await Promise.all([
+  // requested at once, not after Pyodide: they download while the interpreter starts
+  const files = Promise.all([
     fetch(new URL(BUILD.runtime, base)).then((r) => r.arrayBuffer()),
     fetch(new URL(BUILD.weights, base)).then((r) => r.text()),
   ]);
+  files.catch(() => {}); // a failure is reported where it is awaited
+  const saved = savedSnapshot();
+  const { loadPyodide } = await import(indexURL + "pyodide.mjs");
+  mark("pyodideScript");
+  const snapshot = await saved;
+  mark("snapshot");
+  pyodide = await loadPyodide({ indexURL, packages: BUILD.packages, ...(snapshot && { _loadSnapshot: snapshot }) });
+  if (snapshot) pyodide.runPython("import random; random.seed()"); // the snapshot's seed is every visitor's
+  marks.fromSnapshot = Boolean(snapshot);
+  mark("pyodide");
+  const [runtime, weights] = await files;
   pyodide.unpackArchive(runtime, "zip", { extractDir: "/home/pyodide/runtime" });
   pyodide.runPython("import sys; sys.path.insert(0, '/home/pyodide/runtime')");
   const glue = pyodide.pyimport("facespectra.runtime.worker_api");
+  mark("imports");
   try {
     glue.load_model(chosenWeights ?? weights);
   } catch (err) {
     throw new Error(`The model file cannot be used. ${lastLine(err)}`);
   }
+  mark("model");
   return {
     info: JSON.parse(glue.info_json()),
     classify: glue.check_json,
     explain: glue.explain_json,
+    warmUp: glue.warm_up,
     features: glue.features_json,
     fit: glue.fit_json,
     useModel: (text) => glue.load_model_json(text ?? weights), // kept in memory: going back fetches nothing
   };
+}
+
+// A return visit starts Python from the memory image saved at build time (scripts/snapshot.mjs), which
+// skips the interpreter's own start-up. It is read only from the offline copy (the service worker saves it
+// with the app), so a first visit downloads nothing more before its first verdict; it is used only if its
+// sha256 is this build's.
+async function savedSnapshot() {
+  try {
+    const response = await caches.match(new URL(BUILD.snapshot, base).href);
+    if (!response) return null;
+    const bytes = new Uint8Array(await response.arrayBuffer());
+    const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+    const hex = Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+    return hex === BUILD.snapshotSha256 ? bytes : null;
+  } catch {
+    return null; // no Cache Storage here (e.g. an opaque origin): start as on a first visit
+  }
 }
 
 function lastLine(err) {
@@ -82,9 +119,10 @@ const loadAsked = new Promise((resolve) => { load = resolve; });
 
 const ready = loadAsked.then(start).then(
   (api) => {
-    post({ type: "info", ...api.info });
-    post({ type: "status", state: "ready", message: "Ready. Add images to check them." });
+    post({ type: "info", ...api.info, marks });
+    post({ type: "status", state: "ready", message: READY });
     watchNetwork();
+    setTimeout(() => warmUp(api), 0); // after any file that is already waiting
     return api;
   },
   (err) => {
@@ -92,6 +130,20 @@ const ready = loadAsked.then(start).then(
     return null;
   },
 );
+
+const READY = "Ready. Add images to check them.";
+
+// One synthetic check right after ready (worker_api.warm_up), so a visitor's first file costs what the
+// next ones do; then "ready" again with warm: true, when the page may start other work (more workers).
+function warmUp(api) {
+  try {
+    api.warmUp();
+  } catch (err) {
+    if (failed(null, err) === null) return; // the interpreter is unusable: the page restarts this worker
+  }
+  mark("warm");
+  post({ type: "status", state: "ready", warm: true, message: READY, marks });
+}
 
 // A Python exception is the file's problem; anything else (wasm out of memory, a fatal Pyodide error)
 // leaves the interpreter unusable, so say so and stop: the page starts a fresh worker.
@@ -103,6 +155,7 @@ function failed(id, err) {
 }
 
 self.onmessage = async (event) => {
+  const received = performance.timeOrigin + performance.now();
   const msg = event.data;
   if (msg.type === "load") {
     load(msg.weights);
@@ -119,7 +172,9 @@ self.onmessage = async (event) => {
     if (msg.type === "classify") {
       const t0 = performance.now();
       const row = api.classify(bytes);
-      post({ type: "result", id: msg.id, ...JSON.parse(row), ms: performance.now() - t0 });
+      const ms = performance.now() - t0;
+      // received, sent: when the file reached this worker and when its row left (epoch ms), for the bench
+      post({ type: "result", id: msg.id, ...JSON.parse(row), ms, received, sent: performance.timeOrigin + performance.now() });
     } else if (msg.type === "explain") {
       post({ type: "explanation", id: msg.id, ...JSON.parse(api.explain(bytes, JSON.stringify(msg.features))) });
     } else if (msg.type === "features") {

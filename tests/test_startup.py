@@ -1,0 +1,49 @@
+"""Start-up on a return visit: Python starts from the build's memory snapshot, which a first visit never
+downloads before it is ready, and the rows are the same to the last digit either way."""
+
+import json
+from urllib.parse import urlsplit
+
+import pytest
+
+from browser_helpers import drop_files, open_app, results, wait_ready
+from conftest import encode, texture
+
+pytestmark = pytest.mark.browser
+
+# Records the worker's "info" message (its start-up marks say whether it started from the snapshot).
+RECORD_INFO = """
+window.__infos = [];
+const RealWorker = window.Worker;
+window.Worker = class extends RealWorker {
+  constructor(...args) {
+    super(...args);
+    this.addEventListener("message", (e) => { if (e.data.type === "info") window.__infos.push(e.data.marks); });
+  }
+};
+"""
+
+
+def test_a_return_visit_starts_from_the_snapshot_with_the_same_rows(browser, server, dist_dir):
+    snapshot = json.loads((dist_dir / "build-manifest.json").read_text())["snapshot"]
+    image = [("face.jpg", encode(texture(320, seed=41), "JPEG", quality=90))]
+    page = open_app(browser, server.base_url)
+    page.context.add_init_script(RECORD_INFO)
+    try:
+        page.reload()
+        wait_ready(page)
+        assert not any(urlsplit(u).path.endswith(snapshot) for u in page.requests)  # not before ready
+        first = page.evaluate("window.__infos[0]")
+        drop_files(page, image)
+        before = results(page, 1)
+        page.wait_for_selector("[data-testid=offline][data-state=ready]", state="attached", timeout=120_000)
+        page.reload()
+        wait_ready(page)
+        page.wait_for_function("window.__infos.length > 0")
+        again = page.evaluate("window.__infos[0]")
+        drop_files(page, image)
+        after = results(page, 1)
+    finally:
+        page.context.close()
+    assert first["fromSnapshot"] is False and again["fromSnapshot"] is True
+    assert after == before and before[0]["p_fake"] is not None
