@@ -1,6 +1,7 @@
 """Issue 16, reliable in the real world: one CSV rule for the CLI and the page, a queue that cannot stall,
 the worker's policy on a header-less host, updates that keep offline use, and the smaller ones."""
 
+import base64
 import csv
 import http.server
 import io
@@ -340,5 +341,66 @@ def test_1000_files_sorted_by_probability_and_the_last_why_wins(browser, server)
         section = page.locator("[data-testid=explanation]")
         assert section.get_attribute("data-state") == "ready"
         assert section.get_attribute("data-name") == "small.jpg"
+    finally:
+        page.context.close()
+
+
+# Installed before the page's scripts: every text a live region takes (by region), and the files read whole.
+WATCH_LIVE_REGIONS_AND_READS = """
+window.__spoken = {};
+window.__read = [];
+const realRead = Blob.prototype.arrayBuffer;
+Blob.prototype.arrayBuffer = function () { window.__read.push(this.name ?? "(blob)"); return realRead.call(this); };
+document.addEventListener("DOMContentLoaded", () => {
+  for (const region of document.querySelectorAll("[aria-live], [role=status], [role=alert]")) {
+    const key = region.id || region.dataset.testid || region.tagName;
+    window.__spoken[key] = [];
+    new MutationObserver(() => window.__spoken[key].push(region.textContent))
+      .observe(region, { childList: true, characterData: true, subtree: true });
+  }
+});
+"""
+
+
+@pytest.mark.browser
+def test_size_limit_page_wide_drop_and_quiet_live_regions(browser, server, tmp_path):
+    """Problem 5: a file over the byte limit is refused from its size, never read, with a message naming
+    the size; files dropped outside the drop zone are taken (the browser does not open them in place of the
+    page); the live regions speak on state changes only: no download percentages, no per-file summaries."""
+    huge = tmp_path / "huge.bin"
+    with open(huge, "wb") as fh:
+        fh.truncate(200 * 1024 * 1024)  # sparse: no disk space, no memory
+    page = open_page(browser, server.base_url, WATCH_LIVE_REGIONS_AND_READS, bypass_csp=True)
+    try:
+        wait_ready(page)
+        wait_all_workers(page)
+        page.set_input_files("input[type=file][data-testid=file-input]", [str(huge)])
+        rows = results(page, 1)
+        assert rows[0]["label"] == "error" and rows[0]["error"] == "file is 200 MiB; the limit is 64 MiB"
+        assert "huge.bin" not in page.evaluate("window.__read")
+
+        outside = encode(texture(128, seed=970), "PNG")
+        prevented = page.evaluate("""(b64) => {
+            const dt = new DataTransfer();
+            dt.items.add(new File([Uint8Array.from(atob(b64), c => c.charCodeAt(0))], "outside.png"));
+            const drop = new DragEvent("drop", { dataTransfer: dt, bubbles: true, cancelable: true });
+            document.querySelector("footer").dispatchEvent(drop);
+            return drop.defaultPrevented;
+        }""", base64.b64encode(outside).decode())
+        assert prevented, "the browser would open the dropped file in place of the page"
+        batch = [(f"quiet-{i}.jpg", encode(texture(128, seed=980 + i), "JPEG")) for i in range(4)]
+        drop_files(page, batch)
+        names = [r["name"] for r in results(page, 6)]
+        assert "outside.png" in names and all(n in names for n, _ in batch)
+        page.wait_for_selector("#batch[hidden]", state="attached")
+        page.wait_for_function("() => document.querySelector('#announce').textContent.startsWith('Done.')")
+
+        spoken = page.evaluate("window.__spoken")
+        status = spoken["status"]
+        assert not any("%" in text or "MB" in text for text in status), status
+        assert all(a != b for a, b in zip(status, status[1:])), status
+        assert len(status) <= 4, status
+        assert "summary" not in spoken  # it changes with every file: not a live region
+        assert len(spoken["announce"]) <= 3, spoken["announce"]  # the ends of the batches
     finally:
         page.context.close()

@@ -16,20 +16,26 @@ let info = null;
 
 const table = new ResultsTable({ tbody: $("#results"), summary: $("#summary"), onExplain: explain });
 
+// The status is a live region: it speaks when the state changes, never per download chunk (the bytes
+// go to a plain line beside the progress bar), and text that did not change is not set again.
+const say = (el, text) => { if (el.textContent !== text) el.textContent = text; };
+
 function onStatus(msg) {
   statusEl.dataset.state = msg.state;
   if (msg.state === "loading" && msg.total) {
     const pct = Math.min(100, Math.round((100 * msg.loaded) / msg.total));
     progressEl.value = pct;
     progressEl.setAttribute("aria-valuetext", `${pct}%`);
-    statusEl.textContent = `Downloading the detector… ${(msg.loaded / 1e6).toFixed(1)} of ${(msg.total / 1e6).toFixed(1)} MB (${pct}%)`;
+    say(statusEl, "Downloading the detector…");
+    say($("#load-detail"), `${(msg.loaded / 1e6).toFixed(1)} of ${(msg.total / 1e6).toFixed(1)} MB (${pct}%)`);
   } else if (msg.state === "error") {
-    statusEl.textContent = `The detector could not load: ${msg.message}. ${navigator.onLine
+    say(statusEl, `The detector could not load: ${msg.message}. ${navigator.onLine
       ? "Reload the page to try again; if it fails again, the site may be being updated: try again in a few minutes."
-      : "This device is offline and has no saved copy of the detector: connect to the internet and reload the page."}`;
+      : "This device is offline and has no saved copy of the detector: connect to the internet and reload the page."}`);
   } else {
-    statusEl.textContent = pool.restarts && msg.state === "ready" ? "Ready again after a restart." : msg.message;
+    say(statusEl, pool.restarts && msg.state === "ready" ? "Ready again after a restart." : msg.message);
   }
+  if (msg.state !== "loading") say($("#load-detail"), "");
   if (msg.state === "error" && pool.failed) queue.fail(`not checked: the detector could not load (${msg.message})`);
   if (msg.state === "ready") {
     watchNetwork();
@@ -40,6 +46,7 @@ function onStatus(msg) {
 
 function onInfo(msg) {
   info = msg;
+  queue.maxBytes = msg.max_bytes;
   table.threshold = msg.threshold;
   table.flagMessages = msg.flag_messages;
   $("#band").textContent = `between ${(100 * (msg.threshold - UNCERTAIN_BAND)).toFixed(0)}% and `
@@ -73,10 +80,16 @@ const pool = new Pool(poolSize(), {
 });
 
 const batchEl = $("#batch");
+let cancelled = 0; // files dropped by "Cancel the rest" in this batch
 const batchProgress = $("#batch-progress");
 const queue = new Queue(pool, {
   onDone: (entry, result) => table.finish(entry, result),
   onProgress: ({ done, total, busy }) => {
+    // the summary changes with every file, so it is not a live region: the end of a batch is announced
+    if (!busy && !batchEl.hidden) {
+      say($("#announce"), `${cancelled ? `Cancelled: ${cancelled} files were not checked.` : "Done."} ${$("#summary").textContent}`);
+      cancelled = 0;
+    }
     batchEl.hidden = !busy;
     batchProgress.max = Math.max(total, 1);
     batchProgress.value = done;
@@ -97,7 +110,8 @@ wireInputs({
 $("#cancel").addEventListener("click", () => {
   const dropped = queue.cancel();
   dropped.forEach((entry) => table.remove(entry));
-  $("#announce").textContent = `Cancelled: ${dropped.length} files were not checked.`;
+  if (queue.busy) cancelled = dropped.length; // announced when the files in flight are done
+  else say($("#announce"), `Cancelled: ${dropped.length} files were not checked.`);
 });
 $("#clear").addEventListener("click", () => {
   table.clear();

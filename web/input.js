@@ -54,6 +54,15 @@ export function wireInputs({ input, dropZone, onFiles }) {
     dropZone.classList.remove("over");
     filesFromDrop(event.dataTransfer).then(onFiles);
   });
+  // Files dropped anywhere else on the page are taken too: left to the browser, it would open the file
+  // in place of the page and every result would be lost.
+  const carriesFiles = (event) => Array.from(event.dataTransfer?.types || []).includes("Files");
+  document.addEventListener("dragover", (event) => { if (carriesFiles(event)) event.preventDefault(); });
+  document.addEventListener("drop", (event) => {
+    if (event.defaultPrevented || !carriesFiles(event)) return; // the drop zone took it
+    event.preventDefault();
+    filesFromDrop(event.dataTransfer).then(onFiles);
+  });
   // Paste anywhere except into a text field: screenshots and copied images arrive as files.
   document.addEventListener("paste", (event) => {
     if (event.target.closest && event.target.closest("input[type=text], input[type=search], textarea")) return;

@@ -12,6 +12,7 @@ from PIL import Image
 
 from . import csvrows
 from .classify import classify_bytes
+from .decode import MAX_BYTES
 from .errors import InputError, WeightsError
 from .explain import explain_bytes, model_info
 from .inputflags import MESSAGES
@@ -35,10 +36,12 @@ def load_model(weights_text):
 
 
 def info(model=None):
-    """What the page needs once per model: bands, labels, references, threshold, flag messages, and the
-    CSV's columns and formula characters (the page's export follows the CLI's rules, csvrows.py)."""
+    """What the page needs once per model: bands, labels, references, threshold, flag messages, the
+    CSV's columns and formula characters (the page's export follows the CLI's rules, csvrows.py), and
+    the byte limit, which the page checks from a file's size before reading it, as the CLI does."""
     return {**model_info(model or _current), "flag_messages": MESSAGES,
-            "csv": {"columns": list(csvrows.COLUMNS), "formula_start": csvrows.FORMULA_START}}
+            "csv": {"columns": list(csvrows.COLUMNS), "formula_start": csvrows.FORMULA_START},
+            "max_bytes": MAX_BYTES}
 
 
 def check(data, model=None):
