@@ -51,14 +51,11 @@ async function start(chosenWeights) {
     fetch(new URL(BUILD.weights, base)).then((r) => r.text()),
   ]);
   files.catch(() => {}); // a failure is reported where it is awaited
-  const saved = savedSnapshot();
+  // Cache Storage exists only in secure contexts (https, localhost)
+  const saved = self.caches?.match(new URL(BUILD.snapshot, base).href).catch(() => undefined);
   const { loadPyodide } = await import(indexURL + "pyodide.mjs");
   mark("pyodideScript");
-  const snapshot = await saved;
-  mark("snapshot");
-  pyodide = await loadPyodide({ indexURL, packages: BUILD.packages, ...(snapshot && { _loadSnapshot: snapshot }) });
-  if (snapshot) pyodide.runPython("import random; random.seed()"); // the snapshot's seed is every visitor's
-  marks.fromSnapshot = Boolean(snapshot);
+  pyodide = await startPython(loadPyodide, { indexURL, packages: BUILD.packages }, await saved);
   mark("pyodide");
   const [runtime, weights] = await files;
   pyodide.unpackArchive(runtime, "zip", { extractDir: "/home/pyodide/runtime" });
@@ -84,19 +81,31 @@ async function start(chosenWeights) {
 
 // A return visit starts Python from the memory image saved at build time (scripts/snapshot.mjs), which
 // skips the interpreter's own start-up. It is read only from the offline copy (the service worker saves it
-// with the app), so a first visit downloads nothing more before its first verdict; it is used only if its
-// sha256 is this build's.
-async function savedSnapshot() {
-  try {
-    const response = await caches.match(new URL(BUILD.snapshot, base).href);
-    if (!response) return null;
-    const bytes = new Uint8Array(await response.arrayBuffer());
-    const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
-    const hex = Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
-    return hex === BUILD.snapshotSha256 ? bytes : null;
-  } catch {
-    return null; // no Cache Storage here (e.g. an opaque origin): start as on a first visit
+// with the app), so a first visit downloads nothing more before its first verdict; its bytes are read and
+// their sha256 checked against this build's while Pyodide's script loads. Should anything fail with it,
+// Python starts as on a first visit.
+async function startPython(loadPyodide, options, saved) {
+  marks.fromSnapshot = false;
+  if (saved) {
+    try {
+      const py = await loadPyodide({ ...options, _loadSnapshot: checked(saved) });
+      py.runPython("import random; random.seed()"); // the snapshot's seed would be every visitor's
+      marks.fromSnapshot = true;
+      return py;
+    } catch (err) {
+      console.warn(`facespectra: starting without the saved snapshot (${err.message || err})`);
+    }
   }
+  return loadPyodide(options);
+}
+
+async function checked(response) {
+  const bytes = new Uint8Array(await response.arrayBuffer());
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+  if (Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("") !== BUILD.snapshotSha256) {
+    throw new Error("the saved snapshot is not this build's");
+  }
+  return bytes;
 }
 
 function lastLine(err) {
