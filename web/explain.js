@@ -1,6 +1,9 @@
 // The explanation of one verdict, drawn with the page's own SVG and canvas: the file's radial spectrum
 // against the mean real and generated spectra of the training data, the bands that pushed the verdict
-// (coefficient × standardised feature), and the 2-D log spectrum as a picture.
+// (coefficient × standardised feature), the 2-D log spectrum as a picture, and the faces found with their boxes.
+import { facesFigure } from "./faces.js";
+import { VERDICT_TEXT } from "./table.js";
+
 const SVG = "http://www.w3.org/2000/svg";
 const W = 600, H = 260, PAD = { l: 48, r: 12, t: 12, b: 36 };
 
@@ -140,5 +143,6 @@ export function renderExplanation(container, { info, entry, explanation, verdict
   figure.append(spectrumChart(info, entry.result.features), pictureBox);
   const contribHeading = document.createElement("h4");
   contribHeading.textContent = "Bands that pushed the verdict (coefficient × standardised feature)";
-  container.replaceChildren(heading, cap, figure, contribHeading, contributionChart(info, contributions, top), list);
+  container.replaceChildren(heading, cap, facesFigure(entry, VERDICT_TEXT), figure, contribHeading,
+                            contributionChart(info, contributions, top), list);
 }

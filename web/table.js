@@ -1,10 +1,11 @@
 // The results table: one row per file, with thumbnail, verdict, probability bar and flags; sort, filter, summary.
 // File names and messages are always set as text (textContent), never parsed as HTML.
+import { showFaces } from "./faces.js";
 
 // Within this distance of the threshold the model's answer is shown as "uncertain".
 export const UNCERTAIN_BAND = 0.1;
 
-const VERDICT_TEXT = {
+export const VERDICT_TEXT = {
   real: "Likely real", fake: "Likely generated", uncertain: "Uncertain", error: "Could not check",
 };
 
@@ -60,6 +61,7 @@ export class ResultsTable {
   finish(entry, result) {
     entry.result = { label: result.label, p_fake: result.p_fake ?? null, features: result.features ?? null,
                      flags: result.flags || [], error: result.error || null };
+    entry.result.faces = result.faces || []; // runtime/facecheck.py; the CSV export writes their count
     const { row } = entry;
     const verdict = verdictOf(entry.result, this.threshold);
     row.dataset.state = "done";
@@ -97,6 +99,7 @@ export class ResultsTable {
         list.append(li);
       }
     }
+    showFaces(row, nameCell.querySelector(".thumb"), entry.result.faces, VERDICT_TEXT);
     this.applyFilter(entry);
     if (this.sortKey !== "added") this.place(entry);
     this.updateSummary();
