@@ -233,9 +233,12 @@ def snapshot(pyo, staging, runtime, weights):
     dest = staging / "snapshot.bin"
     cmd = [shutil.which("node") or "node", str(ROOT / "scripts" / "snapshot.mjs"), str(pyo), str(runtime),
            str(weights), str(dest)]
-    result = subprocess.run(cmd, capture_output=True, text=True)
-    if result.returncode != 0:
-        raise BuildError("the start-up snapshot failed:\n" + result.stderr[-2000:])
+    with tempfile.TemporaryFile("w+") as err:  # a file, not a pipe: Node's error report can be megabytes
+        returncode = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=err, text=True).returncode
+        err.seek(0)
+        lines = [line for line in err.read().splitlines() if len(line) < 2000]  # not Node's minified source
+    if returncode != 0:
+        raise BuildError("the start-up snapshot failed:\n" + "\n".join(lines)[-3000:])
     return place_hashed(dest)
 
 

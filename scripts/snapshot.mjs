@@ -41,8 +41,9 @@ buf.getvalue()`).toJs();
 }
 const [fresh, image] = await row({}, null);
 const [restored] = await row({ _loadSnapshot: snapshot }, image);
-if (fresh !== restored) {
+if (fresh === restored) {
+  fs.writeFileSync(out, snapshot);
+} else {
   console.error(`a restored interpreter's row differs from a fresh one's:\n${fresh}\n${restored}`);
-  process.exit(1);
+  process.exitCode = 1; // not process.exit(): that would cut the message short on a pipe
 }
-fs.writeFileSync(out, snapshot);
