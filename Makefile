@@ -24,7 +24,7 @@ test-browser: build
 	$(PY) -m pytest -q -m browser
 
 weights: setup
-	$(PY) -m facespectra.cli train $(DATA) --out weights/model.json --report reports/shipped
+	$(PY) -m facespectra.cli train $(DATA) --config axes64g8 --out weights/model.json --report reports/shipped
 
 bench: build
 	$(PY) bench/run.py

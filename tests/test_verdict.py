@@ -17,7 +17,7 @@ from facespectra.train import rule as rulefit
 def rows_of(logits_real, logits_fake, side=1024, quality=0, distance=1.0):
     y = np.r_[np.zeros(len(logits_real), int), np.ones(len(logits_fake), int)]
     n = len(y)
-    return {"y": y, "logit": np.r_[logits_real, logits_fake], "side": np.full(n, side),
+    return {"y": y, "fold": np.arange(n) % 4, "logit": np.r_[logits_real, logits_fake], "side": np.full(n, side),
             "quality": np.full(n, quality), "distance": np.full(n, distance)}
 
 
@@ -30,7 +30,8 @@ def fitted():
         "jpeg_q75": rows_of(rng.normal(-2.5, 1, 400), rng.normal(2, 1.2, 200)),
         "web": rows_of(rng.normal(-1, 1, 400), rng.normal(-0.8, 1, 200), side=512, quality=80),
     }
-    return rulefit.fit_rule(rows), rows
+    target, metrics = rulefit.choose_target(rows)
+    return rulefit.fit_rule(rows, target), rows, metrics
 
 
 def test_regime_reads_size_and_compression():
@@ -39,16 +40,27 @@ def test_regime_reads_size_and_compression():
     assert verdict.regime(1024, 30) == "heavy"
 
 
-def test_fitted_rule_keeps_confident_errors_within_target_per_condition(fitted):
-    rule, rows = fitted
-    for name, m in rulefit.rule_metrics(rule, rows).items():
-        assert m["confident_error_real"] <= rulefit.TARGET and m["confident_error_fake"] <= rulefit.TARGET, name
-    full = rulefit.rule_metrics(rule, rows)["as_distributed"]
-    assert full["coverage"] > 0.9  # where the classes separate, the rule answers most images
+def test_cross_validated_rule_keeps_confident_errors_within_the_promise_per_condition(fitted):
+    """Each fold judged by the rule fitted on the others: within 1% per class in every condition."""
+    _, _, metrics = fitted
+    for name, m in metrics.items():
+        assert m["confident_error_real"] <= rulefit.PROMISE and m["confident_error_fake"] <= rulefit.PROMISE, name
+    assert metrics["as_distributed"]["coverage"] > 0.9  # where the classes separate, the rule answers most images
+
+
+def test_a_stricter_target_is_chosen_when_the_fitted_one_overshoots_on_held_folds():
+    """Overlapping classes: thresholds fitted right at 1% miss it on new folds, so a smaller target wins."""
+    rng = np.random.default_rng(3)
+    rows = {"as_distributed": rows_of(rng.normal(-1.5, 1, 400), rng.normal(1.5, 1, 200))}
+    target, metrics = rulefit.choose_target(rows)
+    loose = rulefit.cross_validated_metrics(rows, rulefit.TARGETS[0])["as_distributed"]
+    assert max(loose["confident_error_real"], loose["confident_error_fake"]) > rulefit.PROMISE
+    assert target < rulefit.TARGETS[0]
+    assert max(metrics["as_distributed"]["confident_error_real"], metrics["as_distributed"]["confident_error_fake"]) <= rulefit.PROMISE
 
 
 def test_where_fakes_look_real_the_rule_never_says_real(fitted):
-    rule, rows = fitted
+    rule = fitted[0]
     reduced = rule["regimes"]["reduced"]
     assert reduced["t_real"] is None
     v, p, reason = verdict.decide(-6.0, 512, 80, 1.0, rule)  # as real-looking as anything seen
@@ -56,7 +68,7 @@ def test_where_fakes_look_real_the_rule_never_says_real(fitted):
 
 
 def test_regimes_without_data_always_abstain(fitted):
-    rule, _ = fitted
+    rule = fitted[0]
     for name, side, quality, word in (("small", 128, 90, "too small"), ("heavy", 1024, 30, "heavy JPEG")):
         assert rule["regimes"][name]["t_fake"] is None and rule["regimes"][name]["t_real"] is None
         v, _, reason = verdict.decide(8.0, side, quality, 1.0, rule)
@@ -64,17 +76,17 @@ def test_regimes_without_data_always_abstain(fitted):
 
 
 def test_confident_verdicts_and_close_calls_at_full_size(fitted):
-    rule, _ = fitted
+    rule = fitted[0]
     assert verdict.decide(6.0, 1024, 95, 1.0, rule)[0] == "fake"
     assert verdict.decide(-6.0, 1024, 95, 1.0, rule)[0] == "real"
     a, b = rule["regimes"]["full"]["platt"]
     middle = (0.0 - b) / a  # calibrated p = 0.5
     v, p, reason = verdict.decide(middle, 1024, 95, 1.0, rule)
-    assert v == "uncertain" and reason == "too close to call" and p == pytest.approx(0.5)
+    assert v == "uncertain" and reason.startswith("too close to call") and p == pytest.approx(0.5)
 
 
 def test_far_from_the_training_photos_is_unlike_them(fitted):
-    rule, _ = fitted
+    rule = fitted[0]
     v, _, reason = verdict.decide(6.0, 1024, 95, rule["max_distance"] * 2, rule)
     assert v == "uncertain" and "unlike" in reason
 

@@ -22,7 +22,7 @@ REASONS = {
                "may have been resized away",
     "heavy": "heavy JPEG compression (quality about {quality}) wipes out the traces it reads",
     "unlike": "unlike the photos it learnt from: its spectrum is far from all of them",
-    "close": "too close to call",
+    "close": "too close to call: the evidence is not strong enough either way for a verdict",
 }
 
 

@@ -70,7 +70,7 @@ def cv_score(table, config_name, params, train_items, is_train_row, folds, k):
     """-> (mean over folds and SCORED conditions of balanced accuracy, the mean of every condition,
     out-of-fold predictions {SCORED condition: [(y, p_fake) per fold]},
     out-of-fold p_fake of the validation photos' synthetic fakes {up-sampler: array},
-    out-of-fold rows for the verdict rule {condition: {"y", "logit", "side", "quality", "distance": array}}).
+    out-of-fold rows for the verdict rule {condition: {"y", "fold", "logit", "side", "quality", "distance": array}}).
 
     The synthetic fakes of a validation fold's real photos are never trained on in that fold, so
     how many are called fake measures the up-sampling families on unseen photos: the one
@@ -94,7 +94,7 @@ def cv_score(table, config_name, params, train_items, is_train_row, folds, k):
                 per_cond[name].append(binary_metrics(y[vr], p)["balanced_accuracy"])
                 if name in oof:
                     oof[name].append((y[vr], p))
-                rule_rows[name].append({"y": y[vr], "logit": clf.decision_function(X[vr]),
+                rule_rows[name].append({"y": y[vr], "fold": np.full(int(vr.sum()), f), "logit": clf.decision_function(X[vr]),
                                         "side": table.sides[vr], "quality": table.qualities[vr],
                                         "distance": np.mean(((X[vr] - clf.mean_) / clf.scale_) ** 2, axis=1)})
         for kind, probs in synthetic.items():

@@ -25,7 +25,7 @@ from .featcache import FeatureCache
 from .logistic import LogisticRegression
 from ..runtime.model import SpectralModel
 from .report import write_report
-from .rule import fit_rule, rule_metrics
+from .rule import choose_target, fit_rule
 
 LOSS_POINTS = 400
 
@@ -149,9 +149,10 @@ def cmd_train(args):
     }
     rule, cv_rule = None, None
     if results:
-        rule = fit_rule(results[0]["rule_rows"])
-        cv_rule = rule_metrics(rule, results[0]["rule_rows"])
-        print("verdict rule from out-of-fold predictions (coverage; confident errors real / fake):")
+        target, cv_rule = choose_target(results[0]["rule_rows"])
+        rule = fit_rule(results[0]["rule_rows"], target)
+        print(f"verdict rule fitted at {100 * target:g}% confident errors, chosen by cross-validation; each fold "
+              "judged by the rule fitted without it (coverage; confident errors real / fake):")
         for cond, m in cv_rule.items():
             print(f"  {cond:15s} {100 * m['coverage']:5.1f}%; {100 * m['confident_error_real']:.1f}% / "
                   f"{100 * m['confident_error_fake']:.1f}%")
