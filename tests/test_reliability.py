@@ -363,10 +363,11 @@ document.addEventListener("DOMContentLoaded", () => {
 
 
 @pytest.mark.browser
-def test_size_limit_page_wide_drop_and_quiet_live_regions(browser, server, tmp_path):
+def test_size_limit_page_wide_drop_thumbnails_and_quiet_live_regions(browser, server, tmp_path):
     """Problem 5: a file over the byte limit is refused from its size, never read, with a message naming
     the size; files dropped outside the drop zone are taken (the browser does not open them in place of the
-    page); the live regions speak on state changes only: no download percentages, no per-file summaries."""
+    page); thumbnails are decoded at thumbnail size; the live regions speak on state changes only: no
+    download percentages, no per-file summaries."""
     huge = tmp_path / "huge.bin"
     with open(huge, "wb") as fh:
         fh.truncate(200 * 1024 * 1024)  # sparse: no disk space, no memory
@@ -389,9 +390,16 @@ def test_size_limit_page_wide_drop_and_quiet_live_regions(browser, server, tmp_p
         }""", base64.b64encode(outside).decode())
         assert prevented, "the browser would open the dropped file in place of the page"
         batch = [(f"quiet-{i}.jpg", encode(texture(128, seed=980 + i), "JPEG")) for i in range(4)]
+        batch.append(("wide.jpg", encode(texture(600, seed=990).resize((600, 400)), "JPEG")))
         drop_files(page, batch)
-        names = [r["name"] for r in results(page, 6)]
+        names = [r["name"] for r in results(page, 7)]
         assert "outside.png" in names and all(n in names for n, _ in batch)
+        page.locator("[data-name='wide.jpg']").scroll_into_view_if_needed()  # made when in view
+        thumb = page.locator("[data-name='wide.jpg'] img.thumb[src^='blob:']")
+        thumb.wait_for(state="attached", timeout=10_000)
+        assert thumb.evaluate("t => [t.naturalWidth, t.naturalHeight]") == [144, 96]  # decoded at thumbnail size
+        assert (thumb.get_attribute("data-width"), thumb.get_attribute("data-height")) == ("600", "400")
+        assert page.locator("[data-name='huge.bin'] img.thumb").get_attribute("src") is None
         page.wait_for_selector("#batch[hidden]", state="attached")
         page.wait_for_function("() => document.querySelector('#announce').textContent.startsWith('Done.')")
 

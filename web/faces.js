@@ -14,8 +14,10 @@ function svgEl(tag, attrs) {
 function overlay(img, faces, fit) {
   const svg = svgEl("svg", { class: "face-boxes", "aria-hidden": "true", preserveAspectRatio: `xMidYMid ${fit}` });
   const draw = () => {
-    if (!img.naturalWidth) return; // not an image the browser can show: no boxes either
-    svg.setAttribute("viewBox", `0 0 ${img.naturalWidth} ${img.naturalHeight}`);
+    if (!img.naturalWidth) return; // not an image the browser can show (or not yet): no boxes either
+    // a thumbnail (thumbs.js) is smaller than the picture and carries the picture's own size
+    const { width = img.naturalWidth, height = img.naturalHeight } = img.dataset;
+    svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
     svg.replaceChildren(...faces.map((face, i) => {
       const [x0, y0, x1, y1] = face.box;
       const rect = svgEl("rect", { x: x0, y: y0, width: x1 - x0, height: y1 - y0,
@@ -24,8 +26,8 @@ function overlay(img, faces, fit) {
       return rect;
     }));
   };
-  if (img.complete) draw();
-  else img.addEventListener("load", draw, { once: true });
+  draw();
+  img.addEventListener("load", draw); // a thumbnail arrives after its row is drawn
   return svg;
 }
 

@@ -1,6 +1,7 @@
 // The results table: one row per file, with thumbnail, verdict, probability bar and flags; sort, filter, summary.
 // File names and messages are always set as text (textContent), never parsed as HTML.
 import { showFaces } from "./faces.js";
+import { dropThumbnail, showThumbnail } from "./thumbs.js";
 
 // Within this distance of the threshold the model's answer is shown as "uncertain".
 export const UNCERTAIN_BAND = 0.1;
@@ -40,10 +41,7 @@ export class ResultsTable {
     const nameCell = el("td", "name");
     const thumb = el("img", "thumb");
     thumb.alt = "";
-    thumb.decoding = "async";
-    thumb.loading = "lazy";
-    thumb.addEventListener("error", () => { thumb.hidden = true; }); // not an image the browser can show
-    thumb.src = entry.url;
+    showThumbnail(thumb, file); // decoded at thumbnail size when the row comes into view
     const flags = el("ul", "flags");
     nameCell.append(thumb, el("span", "file-name", file.name), flags);
     const verdictCell = el("td", "verdict");
@@ -107,13 +105,17 @@ export class ResultsTable {
 
   remove(entry) {
     URL.revokeObjectURL(entry.url);
+    dropThumbnail(entry.row.querySelector(".thumb"));
     entry.row.remove();
     this.entries = this.entries.filter((e) => e !== entry);
     this.updateSummary();
   }
 
   clear() {
-    for (const entry of this.entries) URL.revokeObjectURL(entry.url);
+    for (const entry of this.entries) {
+      URL.revokeObjectURL(entry.url);
+      dropThumbnail(entry.row.querySelector(".thumb"));
+    }
     this.entries = [];
     this.tbody.replaceChildren();
     this.updateSummary();
