@@ -3,6 +3,7 @@ the worker's policy on a header-less host, updates that keep offline use, and th
 
 import base64
 import csv
+import functools
 import http.server
 import io
 import json
@@ -15,6 +16,7 @@ from urllib.request import urlopen
 import pytest
 from PIL import Image
 
+import build
 from browser_helpers import drop_files, results, wait_all_workers, wait_ready
 from conftest import encode, serve, texture, write_model
 from facespectra import cli
@@ -190,8 +192,6 @@ def test_a_redeploy_never_breaks_offline_use(browser, dist_dir, tmp_path):
     """Problem 1: online visit on build A, the host deploys build B (other weights, so other hashed files),
     an online visit saves B whole beside A, then offline reload: the page runs one complete build (A, which
     this tab still runs) and gets ready. With no tab of A left, the next visit runs B, and A's copy is gone."""
-    import build
-
     weights_b = tmp_path / "model-b.json"
     model = json.loads(build.WEIGHTS.read_text())
     weights_b.write_text(json.dumps({**model, "threshold": 0.4}))
@@ -412,3 +412,35 @@ def test_size_limit_page_wide_drop_thumbnails_and_quiet_live_regions(browser, se
         assert len(spoken["announce"]) <= 3, spoken["announce"]  # the ends of the batches
     finally:
         page.context.close()
+
+
+@pytest.mark.browser
+def test_a_stalled_download_is_said_in_words(browser, dist_dir, tmp_path):
+    """Problem 1's "never sits at a progress number": a host that stops sending Pyodide's wasm mid-load.
+    The page's stall limit (20 s) is shortened to 2 s in a copy, so the test is quick."""
+    site = tmp_path / "site"
+    shutil.copytree(dist_dir, site)
+    app = site / "app.js"
+    text = app.read_text()
+    assert "const STALL_MS = 20_000;" in text
+    app.write_text(text.replace("const STALL_MS = 20_000;", "const STALL_MS = 2_000;"))
+    app.with_name("app.js.gz").unlink()
+    release = threading.Event()
+
+    class StallingHandler(build.StaticHandler):
+        def send_head(self):
+            if self.path.endswith("pyodide.asm.wasm"):
+                release.wait(60)  # the connection hangs
+            return super().send_head()
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(StallingHandler, directory=str(site)))
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    page = open_page(browser, f"http://127.0.0.1:{srv.server_address[1]}/")
+    try:
+        page.wait_for_selector("[data-testid=status][data-stalled=true]", state="attached", timeout=30_000)
+        status = page.locator("[data-testid=status]").text_content()
+        assert "stalled" in status and "reload the page" in status and "%" not in status, status
+    finally:
+        release.set()
+        page.context.close()
+        srv.shutdown()

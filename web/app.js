@@ -20,7 +20,23 @@ const table = new ResultsTable({ tbody: $("#results"), summary: $("#summary"), o
 // go to a plain line beside the progress bar), and text that did not change is not set again.
 const say = (el, text) => { if (el.textContent !== text) el.textContent = text; };
 
+// A download that stops moving (a stalled connection) is said in words, not left at a percentage.
+const STALL_MS = 20_000;
+let stallTimer = 0;
+function watchStall(state) {
+  clearTimeout(stallTimer);
+  delete statusEl.dataset.stalled;
+  if (state !== "loading") return;
+  stallTimer = setTimeout(() => {
+    statusEl.dataset.stalled = "true";
+    say(statusEl, `The detector has not moved for ${STALL_MS / 1000} seconds: the connection may have stalled. `
+      + "Check it, then reload the page.");
+  }, STALL_MS);
+}
+watchStall("loading"); // from the page's start
+
 function onStatus(msg) {
+  watchStall(msg.state);
   statusEl.dataset.state = msg.state;
   if (msg.state === "loading" && msg.total) {
     const pct = Math.min(100, Math.round((100 * msg.loaded) / msg.total));
