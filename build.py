@@ -183,20 +183,21 @@ def validate_weights(path):
 
 def runtime_sources():
     """What the page runs: the package's import-light __init__ and the whole runtime/ folder, by
-    archive name (numpy + Pillow + stdlib only, checked by tests/test_layout.py), with the face
-    detector's converted weights beside runtime/faces.py."""
-    runtime = PY_PACKAGE / "runtime"
-    paths = [PY_PACKAGE / "__init__.py", *sorted(runtime.glob("*.py")), runtime / blazeface.OUTPUT.name]
+    archive name (numpy + Pillow + stdlib only, checked by tests/test_layout.py)."""
+    paths = [PY_PACKAGE / "__init__.py", *sorted((PY_PACKAGE / "runtime").glob("*.py"))]
     return {p.relative_to(PY_PACKAGE.parent).as_posix(): p for p in paths}
 
 
 def runtime_zip(dest):
-    """The runtime modules as one archive, unpacked by the worker in one request.
+    """The runtime modules as one archive, unpacked by the worker in one request, with the face
+    detector's converted weights beside runtime/faces.py.
 
     Fixed timestamps keep the archive, and so its hashed name, the same for the same sources.
     """
+    detector = blazeface.OUTPUT
+    files = {**runtime_sources(), detector.relative_to(PY_PACKAGE.parent).as_posix(): detector}
     with zipfile.ZipFile(dest, "w") as zf:
-        for name, path in runtime_sources().items():
+        for name, path in files.items():
             slim.write_member(zf, name, path.read_bytes())
     return dest
 
