@@ -273,6 +273,7 @@ def test_a_detector_that_cannot_load_says_so_and_files_get_error_rows(browser, d
         assert [r["label"] for r in rows] == ["error", "error"]
         assert all(r["error"].startswith("not checked: the detector could not load") for r in rows)
         assert page.locator("#batch").is_hidden() and page.locator("[data-testid=clear]").is_enabled()
+        assert page.locator("[data-testid=export]").is_disabled()  # the CSV's rules come from the detector
         workers = page.evaluate("window.__workers")
         page.wait_for_timeout(1000)
         assert page.evaluate("window.__workers") == workers <= 4, "the broken worker was restarted"

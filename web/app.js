@@ -111,7 +111,7 @@ const queue = new Queue(pool, {
     batchProgress.value = done;
     $("#batch-text").textContent = `Checking ${Math.min(done + 1, total)} of ${total}…`;
     $("#clear").disabled = busy;
-    $("#export").disabled = busy || table.results().length === 0;
+    $("#export").disabled = busy || table.results().length === 0 || !info; // the CSV's rules come with info
   },
 });
 
@@ -130,6 +130,7 @@ $("#cancel").addEventListener("click", () => {
   else say($("#announce"), `Cancelled: ${dropped.length} files were not checked.`);
 });
 $("#clear").addEventListener("click", () => {
+  explainToken += 1; // an explanation still on its way belongs to a cleared row
   table.clear();
   explainSection.hidden = true;
   $("#export").disabled = true;
