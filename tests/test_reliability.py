@@ -445,3 +445,39 @@ def test_a_stalled_download_is_said_in_words(browser, dist_dir, tmp_path):
         release.set()
         page.context.close()
         srv.shutdown()
+
+
+@pytest.mark.browser
+def test_restarts_are_bounded(browser, dist_dir, tmp_path):
+    """Problem 5: a worker that crashes on every file is restarted at most 3 times; the 4th crash leaves it
+    down with a clear error, and the files after it get error rows instead of waiting (one worker)."""
+    site = tmp_path / "site"
+    shutil.copytree(dist_dir, site)
+    worker = site / "worker.js"
+    line = "  const bytes = new Uint8Array(msg.bytes);\n"
+    hook = line + ("  if (new TextDecoder().decode(bytes.slice(0, 5)) === 'CRASH') "
+                   "{ setTimeout(() => { throw new Error('boom'); }); return; }\n")
+    assert line in worker.read_text()
+    worker.write_text(worker.read_text().replace(line, hook))
+    worker.with_name("worker.js.gz").unlink()
+    srv = serve(site)
+    page = open_page(browser, srv.base_url, ONE_CORE + COUNT_WORKERS)
+    try:
+        wait_ready(page)
+        batch = ([("first.jpg", encode(texture(128, seed=1000), "JPEG"))]
+                 + [(f"crash-{i}.jpg", b"CRASH" + b"\0" * 100) for i in range(4)]
+                 + [("after.jpg", encode(texture(128, seed=1001), "JPEG"))])
+        drop_files(page, batch)
+        rows = {r["name"]: r for r in results(page, len(batch), timeout=120_000)}
+        assert rows["first.jpg"]["label"] != "error"
+        assert [rows[f"crash-{i}.jpg"]["error"] for i in range(4)] == [
+            "the detector crashed on this file; it was restarted"] * 3 + [
+            "the detector crashed on this file and was not restarted"]
+        assert rows["after.jpg"]["error"].startswith("not checked: the detector could not load")
+        status = page.locator("[data-testid=status]")
+        assert status.get_attribute("data-state") == "error"
+        assert "crashed 4 times" in status.text_content() and "Reload the page" in status.text_content()
+        assert page.evaluate("window.__workers") == 4  # the first and its 3 replacements
+    finally:
+        page.context.close()
+        srv.shutdown()
