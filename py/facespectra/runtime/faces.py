@@ -24,7 +24,7 @@ MIN_SCORE = 0.6  # seed faces: all 450 found (lowest 0.67); textures: none above
 NMS_IOU = 0.3  # overlapping detections are blended, weighted by score (as MediaPipe does)
 COARSE, FINE = 128, 256  # the longer side of the two downscaled copies looked at
 PAD = 128  # mid gray around a downscaled copy (0 after the network's scaling to [-1, 1])
-KEPT_SIZES = 4  # input sizes whose layer buffers the network keeps between calls
+KEPT_SIZES = 2  # input sizes whose buffer pools the network keeps between calls (coarse and fine look)
 FILL = 0.3  # a face box at least this share of the shorter side fills the frame as the training portraits
 
 
@@ -35,8 +35,10 @@ class FaceDetectorMissing(RuntimeError):
 class _Network:
     """The converted layer program (convolutions with their skip and ReLU folded in) over NHWC float64.
 
-    In WebAssembly allocating a large array (and np.pad) costs more than the arithmetic on it, so every
-    layer writes into buffers kept between calls (one set per input size and thread), in place.
+    In WebAssembly allocating a large array (and np.pad) costs more than the arithmetic on it, so layers
+    write in place into buffers from a pool kept between calls (per input size and thread); a layer's
+    output goes back to the pool after its last reader, which keeps the pool near the few arrays alive
+    at once.
     """
 
     def __init__(self, path):
@@ -56,66 +58,87 @@ class _Network:
         k = first["k"]
         w = self.weights[first["w"]]
         self.weights[first["w"]] = w.reshape(k * k, -1, w.shape[1]).sum(axis=1)
+        self.last_reader = {}
+        for n, step in enumerate(self.program):
+            for name in (step["in"], step.get("skip")):
+                if name is not None:
+                    self.last_reader[name] = n
         self._local = threading.local()
 
-    def _buffers(self, shape):
-        """This thread's buffers for inputs of `shape` (a few sizes kept: the two looks of find_faces)."""
-        cache = getattr(self._local, "cache", None)
-        if cache is None:
-            cache = self._local.cache = {}
-        if shape not in cache:
-            if len(cache) >= KEPT_SIZES:
-                del cache[next(iter(cache))]
-            cache[shape] = {}
-        return cache[shape]
+    def _pool(self, shape):
+        """This thread's pool for inputs of `shape` (a few sizes kept: the two looks of find_faces)."""
+        pools = getattr(self._local, "pools", None)
+        if pools is None:
+            pools = self._local.pools = {}
+        if shape not in pools:
+            if len(pools) >= KEPT_SIZES:
+                del pools[next(iter(pools))]
+            pools[shape] = _Pool()
+        return pools[shape]
 
     def __call__(self, gray):
-        """(N, H, W, 1) in [-1, 1] -> the four output arrays by name (views of buffers that the next call
-        with the same shape overwrites)."""
-        bufs = self._buffers(gray.shape)
+        """(N, H, W, 1) in [-1, 1] -> the four output arrays by name."""
+        pool = self._pool(gray.shape)
         t = {"input": gray}
         out = {}
         for n, s in enumerate(self.program):
             if s["op"] == "conv":
-                y = _conv(t[s["in"]], s, self.weights, bufs, n)
+                y = _conv(t[s["in"]], s, self.weights, pool)
                 if s["skip"] is not None:
                     skip = t[s["skip"]]
                     y[..., :skip.shape[3]] += skip  # the skip's missing channels are zeros
                 if s["relu"]:
                     np.maximum(y, 0.0, out=y)
+                t[s["out"]] = y
             elif s["op"] == "maxpool2":
                 v = t[s["in"]]
-                y = _buffer(bufs, n, (v.shape[0], v.shape[1] // 2, v.shape[2] // 2, v.shape[3]))
+                y = t[s["out"]] = pool.take((v.shape[0], v.shape[1] // 2, v.shape[2] // 2, v.shape[3]))
                 np.maximum(v[:, 0::2, 0::2], v[:, 0::2, 1::2], out=y)
                 np.maximum(y, v[:, 1::2, 0::2], out=y)
                 np.maximum(y, v[:, 1::2, 1::2], out=y)
-            else:  # output
+            else:  # output: a copy, as its buffer goes back to the pool
                 v = t[s["in"]]
-                out[s["out"]] = v.reshape(v.shape[0], -1, s["per_anchor"])
-                continue
-            t[s["out"]] = y
+                out[s["out"]] = v.reshape(v.shape[0], -1, s["per_anchor"]).copy()
+            for name in (s["in"], s.get("skip")):
+                if name != "input" and self.last_reader.get(name) == n:
+                    pool.give(t.pop(name))
         return out
 
 
-def _buffer(bufs, key, shape):
-    """A float64 buffer of `shape` under `key`, made once (zeros: padded inputs keep their zero border)."""
-    buf = bufs.get(key)
-    if buf is None or buf.shape != shape:
-        buf = bufs[key] = np.zeros(shape)
-    return buf
+class _Pool:
+    """Flat float64 buffers lent out as arrays of any shape that fits (the smallest free one that does),
+    and given back; their contents are whatever the last user left."""
+
+    def __init__(self):
+        self.free = []
+        self.lent = {}
+
+    def take(self, shape):
+        size = int(np.prod(shape))
+        fits = [(b.size, i) for i, b in enumerate(self.free) if b.size >= size]
+        flat = self.free.pop(min(fits)[1]) if fits else np.empty(size)
+        array = flat[:size].reshape(shape)
+        self.lent[id(array)] = flat
+        return array
+
+    def give(self, array):
+        self.free.append(self.lent.pop(id(array)))
 
 
-def _conv(x, s, weights, bufs, n):
+def _conv(x, s, weights, pool):
     top, bottom, left, right = s["pads"]
     stride = s["stride"]
     w = weights[s["w"]]
     batch, h, wd, c = x.shape
     if s["kind"] == "pointwise":
-        y = _buffer(bufs, n, (batch, h, wd, w.shape[1]))
+        y = pool.take((batch, h, wd, w.shape[1]))
         np.matmul(x.reshape(-1, c), w, out=y.reshape(-1, w.shape[1]))
     else:
-        if top or bottom or left or right:
-            xp = _buffer(bufs, (n, "padded"), (batch, h + top + bottom, wd + left + right, c))
+        padded = bool(top or bottom or left or right)
+        if padded:
+            xp = pool.take((batch, h + top + bottom, wd + left + right, c))
+            xp[:, :top] = xp[:, top + h:] = 0.0
+            xp[:, :, :left] = xp[:, :, left + wd:] = 0.0
             xp[:, top:top + h, left:left + wd] = x
         else:
             xp = x
@@ -126,21 +149,25 @@ def _conv(x, s, weights, bufs, n):
             return xp[:, i:i + stride * (ho - 1) + 1:stride, j:j + stride * (wo - 1) + 1:stride, :]
 
         if s["kind"] == "depthwise":
-            y = _buffer(bufs, n, (batch, ho, wo, c))
-            term = _buffer(bufs, (n, "term"), y.shape)
+            y = pool.take((batch, ho, wo, c))
+            term = pool.take(y.shape)
             np.multiply(tap(0, 0), w[0, 0], out=y)
             for i in range(k):
                 for j in range(k):
                     if i or j:
                         np.multiply(tap(i, j), w[i, j], out=term)
                         y += term
+            pool.give(term)
         else:  # full: im2col, columns in (i, j, channel) order as the weights' rows
-            cols = _buffer(bufs, (n, "cols"), (batch, ho, wo, k * k * c))
+            cols = pool.take((batch, ho, wo, k * k * c))
             for i in range(k):
                 for j in range(k):
                     cols[..., (i * k + j) * c:(i * k + j + 1) * c] = tap(i, j)
-            y = _buffer(bufs, n, (batch, ho, wo, w.shape[1]))
+            y = pool.take((batch, ho, wo, w.shape[1]))
             np.matmul(cols.reshape(-1, k * k * c), w, out=y.reshape(-1, w.shape[1]))
+            pool.give(cols)
+        if padded:
+            pool.give(xp)
     if s["b"] is not None:
         y += weights[s["b"]]
     return y
