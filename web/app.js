@@ -55,7 +55,10 @@ function onStatus(msg) {
   if (msg.state === "error" && pool.failed) queue.fail(`not checked: the detector could not load (${msg.message})`);
   if (msg.state === "ready") {
     watchNetwork();
-    if (msg.warm) registerOffline(); // after the first worker's warm-up check, which it would slow
+    if (msg.warm) {
+      warmed = true;
+      offlineWhenIdle();
+    }
     queue.pump();
   }
 }
@@ -112,6 +115,7 @@ const queue = new Queue(pool, {
     $("#batch-text").textContent = `Checking ${Math.min(done + 1, total)} of ${total}…`;
     $("#clear").disabled = busy;
     $("#export").disabled = busy || table.results().length === 0 || !info; // the CSV's rules come with info
+    if (!busy) offlineWhenIdle();
   },
 });
 
@@ -166,8 +170,15 @@ async function explain(entry) {
 }
 
 // Offline: the service worker keeps the app and the detector; registered once the detector is in the
-// HTTP cache so its precache costs no second download.
+// HTTP cache so its precache costs no second download, and once the first worker has warmed up and no file
+// is being checked: saving the app reads every file again and downloads the start-up snapshot for return
+// visits, which would slow a verdict being awaited.
 let registering = false;
+let warmed = false;
+function offlineWhenIdle() {
+  if (warmed && !queue.busy) registerOffline();
+}
+
 function registerOffline() {
   const el = $("#offline");
   if (registering || !("serviceWorker" in navigator)) return;
