@@ -1,5 +1,6 @@
-"""Start-up on a return visit: Python starts from the build's memory snapshot, which a first visit never
-downloads before it is ready, and the rows are the same to the last digit either way."""
+"""Start-up: the worker's warm-up check changes no row; a return visit starts Python from the build's memory
+snapshot, which a first visit never downloads before it is ready, and the rows are the same to the last
+digit either way."""
 
 import json
 from urllib.parse import urlsplit
@@ -7,9 +8,17 @@ from urllib.parse import urlsplit
 import pytest
 
 from browser_helpers import drop_files, open_app, results, wait_ready
-from conftest import encode, texture
+from conftest import encode, texture, write_model
+from facespectra.runtime import worker_api
 
-pytestmark = pytest.mark.browser
+
+def test_warm_up_changes_no_row(tmp_path):
+    write_model(tmp_path / "m.json")
+    worker_api.load_model((tmp_path / "m.json").read_text())
+    image = encode(texture(1024, seed=7), "JPEG", quality=90)
+    before = worker_api.check_json(image)
+    assert worker_api.warm_up() is None
+    assert worker_api.check_json(image) == before
 
 # Records the worker's "info" message (its start-up marks say whether it started from the snapshot).
 RECORD_INFO = """
@@ -24,6 +33,7 @@ window.Worker = class extends RealWorker {
 """
 
 
+@pytest.mark.browser
 def test_a_return_visit_starts_from_the_snapshot_with_the_same_rows(browser, server, dist_dir):
     snapshot = json.loads((dist_dir / "build-manifest.json").read_text())["snapshot"]
     image = [("face.jpg", encode(texture(320, seed=41), "JPEG", quality=90))]
