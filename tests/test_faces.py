@@ -175,3 +175,17 @@ def test_predict_per_face_writes_a_row_per_face(seed_data, tmp_path):
         assert x0 < x1 and y0 < y1 and r["verdict"] in ("real", "fake", "uncertain") and r["label"] == ""
     wall = [r for r in rows if r["path"].endswith("wall.png")]
     assert len(wall) == 1 and (wall[0]["faces"], wall[0]["verdict"]) == ("0", "uncertain")
+
+
+def test_the_converter_refuses_a_graph_it_does_not_know():
+    onnx = pytest.importorskip("onnx")
+    from onnx import TensorProto, helper
+
+    from scripts import blazeface
+
+    graph = helper.make_graph(
+        [helper.make_node("Transpose", ["input:0"], ["x"], perm=[0, 3, 1, 2]), helper.make_node("Sigmoid", ["x"], ["y"])],
+        "g", [helper.make_tensor_value_info("input:0", TensorProto.FLOAT, [1, 128, 128, 3])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3, 128, 128])])
+    with pytest.raises(blazeface.ConvertError, match="unsupported node Sigmoid"):
+        blazeface.convert_graph(helper.make_model(graph))
