@@ -71,6 +71,8 @@ def test_page_finds_the_same_faces_and_gives_the_same_verdicts_as_cpython(app, d
 
     # boxes on the thumbnail, one per face; a face line takes the keyboard focus and lights its box
     group = app.locator('[data-testid=result][data-name="group.jpg"]')
+    group.scroll_into_view_if_needed()  # thumbnails are made for rows near the view (thumbs.js)
+    group.locator(".face-boxes rect").nth(2).wait_for(state="attached")  # drawn once the thumbnail loads
     assert group.locator(".face-boxes rect").count() == 3
     group.locator("[data-testid=face]").nth(1).focus()
     assert group.locator('.face-boxes rect.lit').evaluate_all("rs => rs.map(r => r.dataset.face)") == ["2"]
@@ -79,6 +81,7 @@ def test_page_finds_the_same_faces_and_gives_the_same_verdicts_as_cpython(app, d
     # the explanation shows the picture with the same boxes
     group.get_by_role("button", name="Why?").click()
     app.wait_for_selector('#explain[data-state="ready"]', state="attached", timeout=120_000)
+    app.locator("#explain .faces-figure .face-boxes rect").nth(2).wait_for(state="attached")
     assert app.locator("#explain .faces-figure .face-boxes rect").count() == 3
     assert app.locator("#explain .faces-figure [data-testid=face]").count() == 3
 
