@@ -58,9 +58,9 @@ def test_browser_features_and_probabilities_equal_cpython(app, dist_dir):
         # The page runs numpy 2.0.2 / Pillow 10.2.0 in wasm, CPython current numpy / Pillow. Decoded luma
         # is bit-identical; the float32 logarithm (spectrum._log_power) rounds a few % of coefficients one
         # unit differently (the FFT differs only below 1e-18 of its peak). scripts/parity_drift.py, 450
-        # seed faces + 135 PNG/WebP/512-px variants, numpy 2.4.6 / Pillow 13.0.0: features max 2.0e-6
-        # (99th pct 1.2e-6), p_fake max 2.1e-8 (99th pct 9.2e-9), no label or verdict differs. The
-        # bounds keep 5x the largest.
+        # seed faces + 135 PNG/WebP/512-px variants, numpy 2.4.6 / Pillow 13.0.0, weights 7b76584 (with
+        # their verdict rule): features max 2.0e-6 (99th pct 1.2e-6), calibrated p_fake max 2.0e-8 (99th
+        # pct 1.0e-8), no label, verdict or reason differs. The bounds keep 5x the largest.
         np.testing.assert_allclose(browser_features, expected["features"], rtol=0, atol=1e-5, err_msg=name)
         assert abs(float(row["p_fake"]) - expected["p_fake"]) <= 1e-7, name
 
