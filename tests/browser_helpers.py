@@ -43,5 +43,6 @@ def results(page, expected, timeout=READY_TIMEOUT_MS):
             "p_fake": row.get_attribute("data-p-fake"),
             "features": row.get_attribute("data-features"),
             "error": row.get_attribute("data-error"),
+            "reason": row.get_attribute("data-reason"),
         })
     return rows

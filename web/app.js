@@ -5,7 +5,7 @@ import { renderExplanation } from "./explain.js";
 import { wireInputs } from "./input.js";
 import { Pool, poolSize } from "./pool.js";
 import { Queue } from "./queue.js";
-import { ResultsTable, UNCERTAIN_BAND } from "./table.js";
+import { ResultsTable } from "./table.js";
 import { wireTeach } from "./teach.js";
 
 const $ = (sel) => document.querySelector(sel);
@@ -66,10 +66,8 @@ function onStatus(msg) {
 function onInfo(msg) {
   info = msg;
   queue.maxBytes = msg.max_bytes;
-  table.threshold = msg.threshold;
+  table.threshold = msg.calibrated ? 0.5 : msg.threshold;  // where the bar's mark sits
   table.flagMessages = msg.flag_messages;
-  $("#band").textContent = `between ${(100 * (msg.threshold - UNCERTAIN_BAND)).toFixed(0)}% and `
-    + `${(100 * (msg.threshold + UNCERTAIN_BAND)).toFixed(0)}%`;
 }
 
 // Privacy you can check: every request this page and its worker make after the detector is ready.

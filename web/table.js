@@ -3,16 +3,13 @@
 import { showFaces } from "./faces.js";
 import { dropThumbnail, showThumbnail } from "./thumbs.js";
 
-// Within this distance of the threshold the model's answer is shown as "uncertain".
-export const UNCERTAIN_BAND = 0.1;
-
 export const VERDICT_TEXT = {
-  real: "Likely real", fake: "Likely generated", uncertain: "Uncertain", error: "Could not check",
+  real: "Likely real", fake: "Likely generated", uncertain: "Can't tell", error: "Could not check",
 };
 
-export function verdictOf(result, threshold) {
-  if (result.label === "error") return "error";
-  return Math.abs(result.p_fake - threshold) < UNCERTAIN_BAND ? "uncertain" : result.label;
+// The runtime decides the verdict (runtime/verdict.py, the same rule as the command line).
+export function verdictOf(result) {
+  return result.label === "error" ? "error" : result.verdict;
 }
 
 function el(tag, className, text) {
@@ -57,18 +54,23 @@ export class ResultsTable {
   }
 
   finish(entry, result) {
-    entry.result = { label: result.label, p_fake: result.p_fake ?? null, features: result.features ?? null,
+    entry.result = { label: result.label, verdict: result.verdict, reason: result.reason ?? null,
+                     p_fake: result.p_fake ?? null, features: result.features ?? null,
                      flags: result.flags || [], error: result.error || null };
     entry.result.faces = result.faces || []; // runtime/facecheck.py; the CSV export writes their count
     const { row } = entry;
-    const verdict = verdictOf(entry.result, this.threshold);
+    const verdict = verdictOf(entry.result);
     row.dataset.state = "done";
-    row.dataset.label = result.label;
-    row.dataset.verdict = verdict;
+    row.dataset.label = verdict;
+    row.dataset.modelLabel = result.label;
     const [nameCell, verdictCell, probCell] = row.children;
     const verdictText = verdictCell.querySelector(".verdict-text");
     verdictText.textContent = VERDICT_TEXT[verdict];
     verdictText.className = `verdict-text verdict-${verdict}`;
+    if (entry.result.reason) {
+      row.dataset.reason = entry.result.reason;
+      verdictText.after(el("span", "reason", entry.result.reason));
+    }
     if (result.label === "error") {
       row.dataset.error = result.error;
       probCell.append(el("span", "error-message", result.error));
@@ -125,7 +127,7 @@ export class ResultsTable {
     if (this.filter === "all") return true;
     if (!entry.result) return false;
     if (this.filter === "flagged") return entry.result.flags.length > 0;
-    return verdictOf(entry.result, this.threshold) === this.filter;
+    return verdictOf(entry.result) === this.filter;
   }
 
   applyFilter(entry) {
@@ -183,14 +185,14 @@ export class ResultsTable {
     let flagged = 0;
     for (const e of this.entries) {
       if (!e.result) continue;
-      counts[verdictOf(e.result, this.threshold)] += 1;
+      counts[verdictOf(e.result)] += 1;
       flagged += e.result.flags.length > 0;
     }
     const done = counts.real + counts.fake + counts.uncertain + counts.error;
     const shown = this.entries.filter((e) => !e.row.hidden).length;
     this.summary.dataset.counts = JSON.stringify({ ...counts, flagged, done });
     this.summary.textContent = done === 0 && this.entries.length === 0 ? "No images checked yet."
-      : `${done} checked: ${counts.real} likely real, ${counts.fake} likely generated, ${counts.uncertain} uncertain, `
+      : `${done} checked: ${counts.real} likely real, ${counts.fake} likely generated, ${counts.uncertain} can't tell, `
         + `${counts.error} could not be checked; ${flagged} flagged.`
         + (this.filter === "all" ? "" : ` Showing ${shown} of ${this.entries.length}.`);
   }

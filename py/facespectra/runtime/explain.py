@@ -35,6 +35,7 @@ def model_info(model):
             labels += [", ".join(words)] * n
     return {
         "threshold": model.threshold,
+        "calibrated": model.verdict_rule is not None,  # p_fake then reads against 0.5
         "frequencies": cfg.frequencies().tolist(),
         "blocks": blocks,
         "labels": labels,
