@@ -28,9 +28,14 @@ def parity_files(seed_dir):
         ("wide.png", encode(texture(300, seed=6).resize((300, 180)), "PNG")),
     ]
     if seed_dir is not None:
+        from PIL import Image
+
         for cls in ("real", "fake"):
-            path = sorted((seed_dir / cls).iterdir())[0]
-            files.append((f"seed-{cls}.jpg", path.read_bytes()))
+            for path in sorted((seed_dir / cls).iterdir())[:4]:
+                files.append((f"seed-{cls}-{path.name}", path.read_bytes()))
+        first = Image.open(sorted((seed_dir / "fake").iterdir())[0]).convert("RGB")
+        files.append(("seed-fake-512.jpg", encode(first.resize((512, 512), Image.LANCZOS), "JPEG", quality=85)))
+        files.append(("texture-1024.png", encode(texture(1024, seed=5), "PNG")))
     return files
 
 
@@ -64,6 +69,10 @@ def test_browser_features_and_probabilities_equal_cpython(app, dist_dir):
         # pct 1.0e-8), no label, verdict or reason differs. The bounds keep 5x the largest.
         np.testing.assert_allclose(browser_features, expected["features"], rtol=0, atol=1e-5, err_msg=name)
         assert abs(float(row["p_fake"]) - expected["p_fake"]) <= 1e-7, name
+    if seed_dir.is_dir():  # every verdict the product gives shows on the page: both confident ones and can't-tell
+        shown = {(r["label"], (r["reason"] or "").split(":")[0]) for r in rows}
+        assert {("real", ""), ("fake", ""), ("uncertain", "downscaled or smaller than the photos it learnt from (512 px)"),
+                ("uncertain", "unlike the photos it learnt from")} <= shown, shown
 
 
 def test_non_image_in_batch_is_an_error_row_and_the_rest_are_classified(app):
