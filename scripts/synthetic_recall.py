@@ -1,10 +1,10 @@
-"""How often weights call synthetic up-sampled fakes fake, per up-sampler family and JPEG quality.
+"""How often weights call synthetic up-sampled fakes "likely generated" (and, wrongly, "likely real"),
+per up-sampler family, depth and JPEG quality, by the weights' own verdict rule.
 
 The fakes are made from the real photos of the weights' own held-out split (the split stored in
 their provenance), so neither the photos nor any variant of them was seen in training; one random
-network per photo and up-sampling stage. One stage is how the trainer makes them; two and three
-stages (×4, ×8, as generators build images) were never trained on. The weights card
-(weights/README.md) quotes this.
+network per photo and up-sampling stage count (the trainer draws 1-3 stages per fake, with its own
+networks). These are the training families on new photos, not new generators.
 
     python scripts/synthetic_recall.py [DATA] [--weights weights/model.json] [--stages 1 2 3]
 """
@@ -21,6 +21,8 @@ sys.path.insert(0, str(ROOT / "py"))
 from facespectra.runtime import decode  # noqa: E402
 from facespectra.train.augment import jpeg_bytes, png_bytes  # noqa: E402
 from facespectra.train.dataset import discover  # noqa: E402
+from facespectra.runtime.classify import judge  # noqa: E402
+from facespectra.runtime.inputflags import header_facts  # noqa: E402
 from facespectra.runtime.model import SpectralModel  # noqa: E402
 from facespectra.runtime.spectrum import extract  # noqa: E402
 from facespectra.train.train import split_items  # noqa: E402
@@ -38,15 +40,15 @@ def held_out_reals(data, model):
 
 
 def recall(paths, model, kind, qualities=QUALITIES, stages=1):
-    """{quality: share of the photos whose synthetic fake (kind, stages), saved at that quality
-    (0: PNG), the model calls fake}. Each photo's fake is made once and saved at every quality."""
+    """{quality: (share called generated, share called real)} of the photos' synthetic fakes (kind, stages)
+    saved at that quality (0: PNG). Each photo's fake is made once and saved at every quality."""
     called = {q: [] for q in qualities}
     for i, path in enumerate(paths):
         fake = synthesise(decode.load(path.read_bytes(), gray="mean"), kind, SEED + i, stages=stages)
         for q in qualities:
             data = jpeg_bytes(fake, q) if q else png_bytes(fake)
-            called[q].append(model.predict_proba(extract(data, model.config))[0, 1] >= model.threshold)
-    return {q: float(np.mean(v)) for q, v in called.items()}
+            called[q].append(judge(extract(data, model.config), *header_facts(data), model)[0])
+    return {q: (float(np.mean(np.array(v) == "fake")), float(np.mean(np.array(v) == "real"))) for q, v in called.items()}
 
 
 def main(argv=None):
@@ -54,16 +56,16 @@ def main(argv=None):
     parser.add_argument("data", nargs="?", type=Path, default=ROOT.parent / "shared" / "data" / "seed-faces")
     parser.add_argument("--weights", type=Path, default=ROOT / "weights" / "model.json")
     parser.add_argument("--stages", type=int, nargs="+", default=[1], choices=(1, 2, 3),
-                        help="up-sampling stages (×2 each) per fake; the trainer uses 1 (default: 1)")
+                        help="up-sampling stages (×2 each) per fake (default: 1)")
     args = parser.parse_args(argv)
     model = SpectralModel.load(args.weights)
     paths = held_out_reals(args.data, model)
-    print(f"{len(paths)} held-out real photos; share of their synthetic fakes called fake:")
+    print(f"{len(paths)} held-out real photos; share of their synthetic fakes called generated / called real:")
     print("| up-sampler | stages | " + " | ".join(f"JPEG q{q}" if q else "PNG" for q in QUALITIES) + " |")
     for stages in args.stages:
         for kind in KINDS:
             shares = recall(paths, model, kind, QUALITIES, stages)
-            print(f"| {kind} | {stages} (×{2 ** stages}) | " + " | ".join(f"{100 * shares[q]:.1f}%" for q in QUALITIES)
+            print(f"| {kind} | {stages} (×{2 ** stages}) | " + " | ".join(f"{100 * shares[q][0]:.1f} / {100 * shares[q][1]:.1f}%" for q in QUALITIES)
                   + " |", flush=True)
     return 0
 

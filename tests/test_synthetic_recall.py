@@ -3,7 +3,7 @@
 import numpy as np
 
 from conftest import encode, small_model, texture
-from facespectra.runtime import decode
+from facespectra.runtime import decode, verdict
 from facespectra.train.augment import png_bytes
 from facespectra.runtime.spectrum import extract
 from facespectra.train.upsamplers import synthesise
@@ -29,20 +29,28 @@ def test_only_the_held_out_real_photos_of_the_weights_split_are_used(tmp_path):
     assert all(p.parent.name == "real" for p in paths) and len(paths) == 3
 
 
-def test_recall_counts_the_fakes_called_fake(tmp_path):
+def _rule(t_fake, t_real):
+    """The same thresholds in every regime, no distance limit: the test decides every verdict."""
+    return {"max_distance": 1e9, "regimes": {name: {"platt": [1.0, 0.0], "t_fake": t_fake, "t_real": t_real}
+                                             for name in verdict.REGIMES}}
+
+
+def test_recall_counts_generated_and_real_verdicts(tmp_path):
     paths = sorted(_folder(tmp_path, n_real=3, n_fake=0).glob("real/*.png"))
     model = small_model()
-    model.threshold = 0.0  # every probability reaches it: all called fake
-    assert synthetic_recall.recall(paths, model, "nearest", (0, 85)) == {0: 1.0, 85: 1.0}
-    model.threshold = 1.01  # none does
-    assert synthetic_recall.recall(paths, model, "nearest", (0,), stages=2) == {0: 0.0}
+    model.verdict_rule = _rule(0.0, None)  # every probability reaches it: all called generated
+    assert synthetic_recall.recall(paths, model, "nearest", (0, 85)) == {0: (1.0, 0.0), 85: (1.0, 0.0)}
+    model.verdict_rule = _rule(None, 1.0)  # all called real
+    assert synthetic_recall.recall(paths, model, "nearest", (0,), stages=2) == {0: (0.0, 1.0)}
+    model.verdict_rule = _rule(None, None)  # none judged
+    assert synthetic_recall.recall(paths, model, "nearest", (0,)) == {0: (0.0, 0.0)}
 
 
-def test_recall_counts_each_photo_at_the_models_threshold(tmp_path):
+def test_recall_counts_each_photo_by_the_models_rule(tmp_path):
     paths = sorted(_folder(tmp_path, n_real=4, n_fake=0).glob("real/*.png"))
     model = small_model()
     probs = sorted(model.predict_proba(extract(png_bytes(synthesise(decode.load(p.read_bytes(), gray="mean"), "bilinear",
                                                                        synthetic_recall.SEED + i, stages=2)),
                                                model.config))[0, 1] for i, p in enumerate(paths))
-    model.threshold = (probs[0] + probs[1]) / 2  # between the lowest two: three of four called fake
-    assert synthetic_recall.recall(paths, model, "bilinear", (0,), stages=2) == {0: 0.75}
+    model.verdict_rule = _rule((probs[0] + probs[1]) / 2, None)  # between the lowest two: three of four
+    assert synthetic_recall.recall(paths, model, "bilinear", (0,), stages=2) == {0: (0.75, 0.0)}
