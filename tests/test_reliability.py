@@ -218,7 +218,7 @@ def test_a_redeploy_never_breaks_offline_use(browser, dist_dir, tmp_path):
         context.set_offline(True)
         page.requests.clear()
         page.reload()
-        wait_ready(page, timeout=30_000)
+        wait_ready(page)
         assert weights_requested(page) == [name_a]
         drop_files(page, [("offline-a.jpg", encode(texture(192, seed=950), "JPEG", quality=85))])
         assert results(page, 1)[0]["label"] not in (None, "error")
@@ -227,7 +227,7 @@ def test_a_redeploy_never_breaks_offline_use(browser, dist_dir, tmp_path):
         page = context.new_page()  # no page runs build A now: B takes over, still offline
         page.requests = []
         page.goto(srv.base_url)
-        wait_ready(page, timeout=30_000)
+        wait_ready(page)
         assert weights_requested(page) == [name_b]
         caches = page.evaluate("() => caches.keys()")
         assert len([c for c in caches if c.startswith("facespectra-")]) == 1, caches

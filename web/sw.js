@@ -16,8 +16,10 @@ const scope = new URL("./", self.location.href);
 const hex = (buffer) => Array.from(new Uint8Array(buffer), (b) => b.toString(16).padStart(2, "0")).join("");
 
 async function save(cache, path, sha256) {
-  // a content-hashed file never changes, so the HTTP cache's copy will do; the others are revalidated
-  const response = await fetch(new URL(path, scope), { cache: sha256 ? "no-cache" : "default" });
+  // a content-hashed file never changes: an older build's saved copy or the HTTP cache's will do (a new
+  // build that keeps Pyodide does not download it again); the others are revalidated
+  const url = new URL(path, scope);
+  const response = (!sha256 && await caches.match(url)) || await fetch(url, { cache: sha256 ? "no-cache" : "default" });
   if (!response.ok) throw new Error(`${path}: HTTP ${response.status}`);
   if (sha256 && hex(await crypto.subtle.digest("SHA-256", await response.clone().arrayBuffer())) !== sha256) {
     throw new Error(`${path} is not this build's (the site is being updated)`);
