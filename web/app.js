@@ -57,7 +57,8 @@ function onStatus(msg) {
     watchNetwork();
     if (msg.warm) {
       warmed = true;
-      offlineWhenIdle();
+      if (queue.waiting.length) pool.loadRest();
+      whenIdle();
     }
     queue.pump();
   }
@@ -113,7 +114,8 @@ const queue = new Queue(pool, {
     $("#batch-text").textContent = `Checking ${Math.min(done + 1, total)} of ${total}…`;
     $("#clear").disabled = busy;
     $("#export").disabled = busy || table.results().length === 0 || !info; // the CSV's rules come with info
-    if (!busy) offlineWhenIdle();
+    if (busy && queue.waiting.length) pool.loadRest(); // files wait for a worker: more of them help now
+    if (!busy) whenIdle();
   },
 });
 
@@ -167,15 +169,26 @@ async function explain(entry) {
   }
 }
 
-// Offline: the service worker keeps the app and the detector; registered once the detector is in the
-// HTTP cache so its precache costs no second download, and once the first worker has warmed up and no file
-// is being checked: saving the app reads every file again and downloads the start-up snapshot for return
-// visits, which would slow a verdict being awaited.
-let registering = false;
+// Work for later, the other workers and the offline copy, starts once the first worker has warmed up and
+// no file has been checked for IDLE_MS (the other workers also at once when files wait for a worker):
+// loading a worker takes a core for a second or two, and saving the app reads every file again and
+// downloads the start-up snapshot for return visits, which would slow the verdicts a visitor awaits.
+const IDLE_MS = 1000;
 let warmed = false;
-function offlineWhenIdle() {
-  if (warmed && !queue.busy) registerOffline();
+let idleTimer = 0;
+function whenIdle() {
+  clearTimeout(idleTimer);
+  if (!warmed || queue.busy) return;
+  idleTimer = setTimeout(() => {
+    if (queue.busy) return;
+    pool.loadRest();
+    registerOffline();
+  }, IDLE_MS);
 }
+
+// Offline: the service worker keeps the app and the detector; registered once the detector is in the
+// HTTP cache so its precache costs no second download.
+let registering = false;
 
 function registerOffline() {
   const el = $("#offline");

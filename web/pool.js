@@ -1,8 +1,8 @@
 // Detectors, one per core: a batch runs on all of them at once.
 // All workers are created with the page, but only the first loads at once and decides when the page is
-// ready; the others load once it is ready and warmed up (worker.js), so they take every file from the HTTP
-// cache (nothing is downloaded twice), never slow the first verdict, and fetch nothing from this origin after
-// it is ready.
+// ready; the others load after it has warmed up (worker.js), when the page asks (loadRest), so they take every
+// file from the HTTP cache (nothing is downloaded twice), never slow the first verdicts, and fetch nothing
+// from this origin after it is ready.
 import { Detector } from "./detector.js";
 
 const MAX_WORKERS = 4;
@@ -54,11 +54,16 @@ export class Pool {
     return this.detectors.reduce((n, d) => n + d.restarts, 0);
   }
 
+  // The other workers load when the page says (app.js), once the first has warmed up: each takes a core for
+  // a second or two, so not while the first checks its warm-up image or a file a visitor waits for alone.
+  loadRest() {
+    if (!this.warm) return;
+    for (const d of this.detectors) if (d.state === "waiting") d.load();
+  }
+
   // While the pool is ready only "ready" news matters (a worker joined); otherwise the first worker speaks.
   status(i, msg) {
-    if (i === 0 && msg.state === "ready" && msg.warm) { // not while its warm-up check runs: 2 cores are few
-      for (const d of this.detectors) if (d.state === "waiting") d.load();
-    }
+    if (i === 0 && msg.state === "ready" && msg.warm) this.warm = true;
     if (this.state === "ready" ? msg.state === "ready" : i === 0 || this.failed) this.onStatus(msg);
     this.onWorkers(this.readyCount, this.size);
   }
