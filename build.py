@@ -55,7 +55,7 @@ IMMUTABLE = re.compile(rf"-[0-9a-f]{{{HASH_LEN}}}(\.[a-z]+|/)")
 NOT_PRECACHED = ("build-manifest.json",)
 WORKER_BUILD = "/*{{BUILD}}*/ null"  # in web/worker.js: replaced by this build's file names
 SW_BUILD = "/*{{SW_BUILD}}*/ null"  # in web/sw.js: replaced by this build's id and files
-GZIP_SUFFIXES = (".js", ".mjs", ".css", ".html", ".json", ".wasm", ".webmanifest", ".svg", ".bin")
+GZIP_SUFFIXES = (".js", ".mjs", ".css", ".html", ".json", ".wasm", ".webmanifest", ".svg")
 
 CSP = "; ".join([
     "default-src 'self'",
@@ -230,7 +230,8 @@ def precompile(pyo, runtime, weights):
 
 def snapshot(pyo, staging, runtime, weights):
     """The interpreter's memory after Pyodide's start (scripts/snapshot.mjs), made from the shipped files and
-    checked under Node against a fresh start; -> its content-hashed name. Return visits start from it."""
+    checked under Node against a fresh start, gzipped by us (a host would send its 21 MB as they are; the
+    worker inflates it); -> its content-hashed name. Return visits start from it."""
     dest = staging / "snapshot.bin"
     cmd = [shutil.which("node") or "node", str(ROOT / "scripts" / "snapshot.mjs"), str(pyo), str(runtime),
            str(weights), str(dest)]
@@ -240,6 +241,7 @@ def snapshot(pyo, staging, runtime, weights):
         lines = [line for line in err.read().splitlines() if len(line) < 2000]  # not Node's minified source
     if returncode != 0:
         raise BuildError("the start-up snapshot failed:\n" + "\n".join(lines)[-3000:])
+    dest.write_bytes(gzip.compress(dest.read_bytes(), 9, mtime=0))
     return place_hashed(dest)
 
 
