@@ -122,3 +122,16 @@ def test_models_without_a_rule_use_the_band_around_their_threshold(jpeg_bytes):
     near = abs(row["p_fake"] - model.threshold) < verdict.BAND
     # a texture has no face: the verdict the band would give is withheld (runtime/facecheck.py)
     assert (row["verdict"], row["reason"]) == ("uncertain", verdict.REASONS["close"] if near else "no face found")
+
+
+def test_synthetic_fakes_that_look_real_keep_the_real_threshold_low():
+    """Fakes of other up-sampling families enter the fit as one more condition (fakes only): a real
+    threshold that would pass them as real is lowered, and the distance limit ignores them."""
+    rng = np.random.default_rng(4)
+    photos = {"as_distributed": rows_of(rng.normal(-3, 1, 400), rng.normal(3, 1, 200))}
+    synthetic = rows_of([], rng.normal(-2, 1, 300), distance=50.0)
+    plain = rulefit.fit_rule(photos, 0.005)
+    guarded = rulefit.fit_rule({**photos, rulefit.SYNTHETIC: synthetic}, 0.005)
+    called_real = lambda rule: np.mean([verdict.decide(z, 1024, 95, 1.0, rule)[0] == "real" for z in synthetic["logit"]])
+    assert called_real(plain) > 0.05 and called_real(guarded) <= 0.005
+    assert guarded["max_distance"] == plain["max_distance"]

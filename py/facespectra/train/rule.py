@@ -9,8 +9,9 @@ fitted without a fold and applied to it, keeps confident errors within PROMISE f
 condition; thresholds fitted right at the promise overshoot it on new images. A regime the data cannot judge (too few
 images of either class) gets no thresholds: it always answers "can't tell"; nor does a side whose
 threshold would answer fewer than MIN_PER_CLASS images rightly. The distance limit is the
-DISTANCE_QUANTILE of every out-of-fold image's distance, so only inputs unlike nearly all of them are
-refused as "unlike the training photos".
+DISTANCE_QUANTILE of the out-of-fold photos' distances (in every condition, but not the synthetic fakes,
+which are made to differ), so only inputs unlike nearly all of them are refused as "unlike the training
+photos".
 """
 
 import numpy as np
@@ -22,6 +23,7 @@ PROMISE = 0.01  # at most 1% confident errors per class in every condition
 TARGETS = (0.01, 0.0075, 0.005, 0.0025, 0.0)  # fitted error shares tried, most coverage first
 MIN_PER_CLASS = 20  # fewer images of a class in a regime and condition say nothing about its error rate
 DISTANCE_QUANTILE = 0.995
+SYNTHETIC = "synthetic"  # the rows of the validation photos' synthetic fakes (search.cv_score): fakes only
 
 
 def platt(logits, y, l2=1e-3, iters=100):
@@ -79,7 +81,8 @@ def fit_rule(rows, target):
     cat = {k: np.concatenate([rows[n][k] for n in names]) for k in ("y", "logit", "side", "quality", "distance")}
     cond = np.concatenate([[n] * len(rows[n]["y"]) for n in names])
     reg = np.array([regime(int(s), int(q) or None) for s, q in zip(cat["side"], cat["quality"])])
-    rule = {"regimes": {}, "max_distance": float(np.quantile(cat["distance"], DISTANCE_QUANTILE)),
+    photos = np.concatenate([rows[n]["distance"] for n in names if n != SYNTHETIC])
+    rule = {"regimes": {}, "max_distance": float(np.quantile(photos, DISTANCE_QUANTILE)),
             "target": target, "min_per_class": MIN_PER_CLASS}
     for name in REGIMES:
         m = reg == name

@@ -19,6 +19,7 @@ from tqdm import tqdm
 
 from .evaluate import CONDITIONS, binary_metrics, condition_rows
 from .logistic import LogisticRegression
+from .rule import SYNTHETIC
 from ..runtime.spectrum import FeatureConfig
 
 CANDIDATES = {
@@ -70,7 +71,8 @@ def cv_score(table, config_name, params, train_items, is_train_row, folds, k):
     """-> (mean over folds and SCORED conditions of balanced accuracy, the mean of every condition,
     out-of-fold predictions {SCORED condition: [(y, p_fake) per fold]},
     out-of-fold p_fake of the validation photos' synthetic fakes {up-sampler: array},
-    out-of-fold rows for the verdict rule {condition: {"y", "fold", "logit", "side", "quality", "distance": array}}).
+    out-of-fold rows for the verdict rule {condition: {"y", "fold", "logit", "side", "quality", "distance": array}},
+    where the validation photos' synthetic fakes form one more condition, "synthetic").
 
     The synthetic fakes of a validation fold's real photos are never trained on in that fold, so
     how many are called fake measures the up-sampling families on unseen photos: the one
@@ -94,17 +96,25 @@ def cv_score(table, config_name, params, train_items, is_train_row, folds, k):
                 per_cond[name].append(binary_metrics(y[vr], p)["balanced_accuracy"])
                 if name in oof:
                     oof[name].append((y[vr], p))
-                rule_rows[name].append({"y": y[vr], "fold": np.full(int(vr.sum()), f), "logit": clf.decision_function(X[vr]),
-                                        "side": table.sides[vr], "quality": table.qualities[vr],
-                                        "distance": np.mean(((X[vr] - clf.mean_) / clf.scale_) ** 2, axis=1)})
+                rule_rows[name].append(_rule_rows(clf, table, X, vr, f))
         for kind, probs in synthetic.items():
             vr = val_items[table.items_idx] & (upsampler == kind)
             probs.append(clf.predict_proba(X[vr])[:, 1])
+        vr = val_items[table.items_idx] & (upsampler != "")
+        if vr.any():  # fakes of other up-sampling families: the rule must not call them real either
+            rule_rows.setdefault(SYNTHETIC, []).append(_rule_rows(clf, table, X, vr, f))
     means = {name: float(np.mean(v)) for name, v in per_cond.items() if v}
     synthetic = {kind: np.concatenate(probs) for kind, probs in synthetic.items()}
     rule_rows = {name: {key: np.concatenate([part[key] for part in parts]) for key in parts[0]}
                  for name, parts in rule_rows.items() if parts}
     return float(np.mean([means[name] for name in SCORED if name in means])), means, oof, synthetic, rule_rows
+
+
+def _rule_rows(clf, table, X, rows, fold):
+    """What the verdict rule is fitted on, for the chosen rows of one validation fold."""
+    return {"y": table.labels[rows], "fold": np.full(int(rows.sum()), fold), "logit": clf.decision_function(X[rows]),
+            "side": table.sides[rows], "quality": table.qualities[rows],
+            "distance": np.mean(((X[rows] - clf.mean_) / clf.scale_) ** 2, axis=1)}
 
 
 def threshold_curve(oof, thresholds=THRESHOLDS):
