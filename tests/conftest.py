@@ -102,3 +102,14 @@ def browser():
         b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield b
         b.close()
+
+
+@pytest.fixture(scope="module")
+def app(browser, server):
+    """One page load, under the page's real policy, shared by a module's tests (Pyodide takes seconds to start)."""
+    from browser_helpers import open_app, wait_ready
+
+    page = open_app(browser, server.base_url)
+    wait_ready(page)
+    yield page
+    page.context.close()

@@ -178,7 +178,7 @@ def test_predict_per_face_writes_a_row_per_face(seed_data, tmp_path):
 
 
 def test_the_converter_refuses_a_graph_it_does_not_know():
-    onnx = pytest.importorskip("onnx")
+    pytest.importorskip("onnx")
     from onnx import TensorProto, helper
 
     from scripts import blazeface

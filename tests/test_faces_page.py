@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from browser_helpers import drop_files, open_app, results, wait_ready
+from browser_helpers import drop_files, results
 from conftest import encode, texture
 from faces_scenes import portrait, rotated, scene
 from facespectra.runtime.classify import classify_bytes
@@ -34,14 +34,6 @@ def page_faces(app, name):
     return int(row.get_attribute("data-faces")), row.locator("[data-testid=face]").evaluate_all(
         "lis => lis.map(li => ({index: li.dataset.index, box: JSON.parse(li.dataset.box), score: +li.dataset.score,"
         " verdict: li.dataset.verdict, p_fake: li.dataset.pFake === undefined ? null : +li.dataset.pFake}))")
-
-
-@pytest.fixture(scope="module")
-def app(browser, server):
-    page = open_app(browser, server.base_url)
-    wait_ready(page)
-    yield page
-    page.context.close()
 
 
 def test_page_finds_the_same_faces_and_gives_the_same_verdicts_as_cpython(app, dist_dir, seed_data, tmp_path):

@@ -39,15 +39,6 @@ def parity_files(seed_dir):
     return files
 
 
-@pytest.fixture(scope="module")
-def app(browser, server):
-    """One page load shared by the tests of this module (Pyodide takes seconds to start)."""
-    page = open_app(browser, server.base_url)
-    wait_ready(page)
-    yield page
-    page.context.close()
-
-
 def test_browser_features_and_probabilities_equal_cpython(app, dist_dir):
     seed_dir = dist_dir.parent.parent / "shared" / "data" / "seed-faces"
     files = parity_files(seed_dir if (seed_dir / "real").is_dir() else None)
