@@ -111,7 +111,10 @@ function caption(info, entry, verdictText, top, contributions) {
   const towards = (i) => (contributions[i] > 0 ? "generated" : "real");
   const named = top.slice(0, 3).map((i) => `${f[i].toFixed(2)} (${detailWord(f[i])} detail, towards ${towards(i)})`);
   const pct = (100 * entry.result.p_fake).toFixed(1);
-  return `${verdictText}: the model gives ${pct}% that this face is generated (threshold ${(100 * info.threshold).toFixed(0)}%). `
+  // Calibrated weights answer by their fitted rule (the reason says why not), others by their threshold.
+  const because = entry.result.reason ? ` (${entry.result.reason})`
+    : info.calibrated ? "" : ` (threshold ${(100 * info.threshold).toFixed(0)}%)`;
+  return `${verdictText}: the model gives ${pct}% that this face is generated${because}. `
     + `The frequency bands that weighed most are at ${named.join(", ")} cycles per pixel. `
     + "Where the solid line leaves the green band, this image's detail at that scale is unlike the real photos the model saw. "
     + "In the square picture, the centre is coarse detail and the edges fine detail; bright dots or lines away from the centre "
