@@ -11,9 +11,9 @@ numpy + standard library only: the page runs this module in Pyodide.
 
 import numpy as np
 
-SMALL_SIDE = 256  # under this the spectrum keeps too little of what the model reads
+from .inputflags import LOW_JPEG_QUALITY, SMALL_SIDE  # the regimes' edges are the flags' edges
+
 FULL_SIDE = 1000  # the training faces are 1024 px: a shorter side under this was made smaller
-HEAVY_JPEG = 50  # libjpeg quality estimated from the luminance table
 REGIMES = ("full", "reduced", "small", "heavy")
 
 REASONS = {
@@ -30,7 +30,7 @@ def regime(side, quality):
     """The input regime of an image from its header: shorter side in pixels, JPEG quality or None."""
     if side < SMALL_SIDE:
         return "small"
-    if quality is not None and quality < HEAVY_JPEG:
+    if quality is not None and quality < LOW_JPEG_QUALITY:
         return "heavy"
     if side < FULL_SIDE:
         return "reduced"
