@@ -112,6 +112,15 @@ class _Pool:
     def __init__(self):
         self.free = []
         self.lent = {}
+        self.rows = {}
+
+    def row_weights(self, name, w, width):
+        """Depthwise weights (k, k, c) repeated along an output row of `width` pixels, kept with the pool
+        (its input size fixes each layer's width): a tap times these is one inner loop per row rather than
+        one per pixel of c values, which halves a depthwise convolution's time in Pyodide."""
+        if name not in self.rows:
+            self.rows[name] = np.ascontiguousarray(np.broadcast_to(w[:, :, None, :], (*w.shape[:2], width, w.shape[2])))
+        return self.rows[name]
 
     def take(self, shape):
         size = int(np.prod(shape))
@@ -149,6 +158,7 @@ def _conv(x, s, weights, pool):
             return xp[:, i:i + stride * (ho - 1) + 1:stride, j:j + stride * (wo - 1) + 1:stride, :]
 
         if s["kind"] == "depthwise":
+            w = pool.row_weights(s["w"], w, wo)
             y = pool.take((batch, ho, wo, c))
             term = pool.take(y.shape)
             np.multiply(tap(0, 0), w[0, 0], out=y)
