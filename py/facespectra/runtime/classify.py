@@ -22,7 +22,7 @@ def judge(features, side, quality, model):
     if model.verdict_rule is None:
         return decide_band(float(model.predict_proba(features)[0, 1]), model.threshold)
     return decide(float(model.decision_function(features)[0]), side, quality,
-                  distance(model.standardise(features)[0]), model.verdict_rule)
+                  float(distance(model.standardise(features)[0])), model.verdict_rule)
 
 
 def classify_bytes(data, model):

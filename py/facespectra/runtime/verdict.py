@@ -49,9 +49,10 @@ def sigmoid(z):
 
 
 def distance(z_features):
-    """Mean squared standardised feature: how far an image lies from the training distribution."""
+    """Mean squared standardised feature: how far an image lies from the training distribution
+    (one value per row of a matrix of standardised features)."""
     z = np.asarray(z_features, dtype=np.float64)
-    return float(np.mean(z * z))
+    return np.mean(z * z, axis=-1)
 
 
 def decide(logit, side, quality, dist, rule):

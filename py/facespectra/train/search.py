@@ -21,6 +21,7 @@ from .evaluate import CONDITIONS, binary_metrics, condition_rows
 from .logistic import LogisticRegression
 from .rule import SYNTHETIC
 from ..runtime.spectrum import FeatureConfig
+from ..runtime.verdict import distance
 
 CANDIDATES = {
     "radial64": FeatureConfig(),
@@ -114,7 +115,7 @@ def _rule_rows(clf, table, X, rows, fold):
     """What the verdict rule is fitted on, for the chosen rows of one validation fold."""
     return {"y": table.labels[rows], "fold": np.full(int(rows.sum()), fold), "logit": clf.decision_function(X[rows]),
             "side": table.sides[rows], "quality": table.qualities[rows],
-            "distance": np.mean(((X[rows] - clf.mean_) / clf.scale_) ** 2, axis=1)}
+            "distance": distance((X[rows] - clf.mean_) / clf.scale_)}
 
 
 def threshold_curve(oof, thresholds=THRESHOLDS):
