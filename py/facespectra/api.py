@@ -22,7 +22,11 @@ SHIPPED_WEIGHTS = Path(__file__).resolve().with_name("model.json")
 
 class Detector:
     """A fitted spectral model with the runtime's rules; rows are dicts with the CSV's columns
-    (path, label, p_fake, flags, error) and the features."""
+    (path, label, verdict, p_fake, reason, flags, faces, error) and the features.
+
+    Rows carry the three verdicts and the calibrated p_fake, which need the file (its header says
+    the image's size and compression); predict_proba and predict on bare features give the model's
+    own probabilities and its side of the threshold."""
 
     def __init__(self, model):
         self.model = model
@@ -46,7 +50,8 @@ class Detector:
         return worker_api.check(data, self.model)
 
     def predict_proba(self, X):
-        """(n, n_features) features -> (n, 2) probabilities of the classes_ (real, fake)."""
+        """(n, n_features) features -> (n, 2) the model's own probabilities of the classes_ (real, fake),
+        before the verdict rule's calibration."""
         return self.model.predict_proba(X)
 
     def predict(self, X):
