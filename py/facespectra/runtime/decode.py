@@ -187,6 +187,8 @@ def _to_8bit(img, sixteen_bit):
     lo, hi = float(arr.min()), float(arr.max())
     if hi <= lo:
         raise InputError("image is blank: every pixel has the same value")
+    if hi - lo < 255.0 / float(np.finfo(np.float32).max):  # stretching it to 0..255 would overflow
+        raise InputError("image is blank: its pixel values differ by less than float precision can stretch")
     scale = 255.0 / (hi - lo)
     arr *= np.float32(scale)
     arr -= np.float32(lo * scale)
