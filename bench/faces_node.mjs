@@ -1,6 +1,6 @@
 // bench/run.py's face-finding step in Pyodide: the dist's own Pyodide, wheels and runtime zip, under Node.
 //   node bench/faces_node.mjs DIST REPS IMAGE...   -> prints {image path: median ms of runtime.faces.find_faces}
-// Each image is decoded once (as the worker's check does) and looked at once before the timed calls.
+// The measurement itself is bench/face_timing.py, the same one run.py makes in CPython.
 import fs from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
@@ -16,21 +16,12 @@ py.unpackArchive(new Uint8Array(fs.readFileSync(path.join(dist, manifest.runtime
 py.FS.mkdirTree("/host");
 py.FS.mount(py.FS.filesystems.NODEFS, { root: "/" }, "/host");
 py.globals.set("ARGS", py.toPy([Number(reps), images.map((p) => path.resolve(p))]));
+const root = path.dirname(path.dirname(new URL(import.meta.url).pathname));
 const out = py.runPython(`
-import json, statistics, sys, time
-sys.path.insert(0, "/home/pyodide/runtime")
-from facespectra.runtime import decode, faces
+import json, sys
+sys.path[:0] = ["/home/pyodide/runtime", ${JSON.stringify("/host" + root)}]
+from bench.face_timing import find_faces_ms
 reps, paths = ARGS
-result = {}
-for p in paths:
-    img = decode.load(open("/host" + p, "rb").read())
-    faces.find_faces(img)
-    times = []
-    for _ in range(reps):
-        t = time.perf_counter()
-        faces.find_faces(img)
-        times.append((time.perf_counter() - t) * 1000)
-    result[p] = statistics.median(times)
-json.dumps(result)
+json.dumps({p: find_faces_ms(open("/host" + p, "rb").read(), reps) for p in paths})
 `);
 console.log(out);

@@ -381,19 +381,10 @@ def bench_faces(reps):
     """ms per image of runtime.faces.find_faces on a decoded image: CPython here, Pyodide under Node from
     dist/ (bench/faces_node.mjs); the worker's check adds it to the spectrum's time. One after the other,
     not interleaved: compare the two within a run."""
-    from facespectra.runtime import decode, faces
+    from bench.face_timing import find_faces_ms
 
     images = face_images()
-    cpython = {}
-    for name, data in images.items():
-        img = decode.load(data)
-        faces.find_faces(img)
-        times = []
-        for _ in range(reps):
-            t = time.perf_counter()
-            faces.find_faces(img)
-            times.append((time.perf_counter() - t) * 1000)
-        cpython[name] = median(times)
+    cpython = {name: find_faces_ms(data, reps) for name, data in images.items()}
     with tempfile.TemporaryDirectory() as tmp:
         paths = {}
         for i, (name, data) in enumerate(images.items()):
