@@ -10,7 +10,7 @@ import json
 
 import numpy as np
 
-from ..runtime.verdict import decide, distance
+from ..runtime.classify import judge
 from .augment import Variant, image_rng
 
 
@@ -111,11 +111,8 @@ def verdict_metrics(y, verdicts):
 
 
 def judge_rows(model, X, sides, qualities):
-    """-> (verdicts, calibrated p_fake) of feature rows with their header facts, by the model's rule."""
-    logits = model.decision_function(X)
-    dists = distance(model.standardise(X))
-    out = [decide(z, s, None if q <= 0 else int(q), d, model.verdict_rule)
-           for z, s, q, d in zip(logits, sides, qualities, dists)]
+    """-> (verdicts, calibrated p_fake) of feature rows with their header facts, as the runtime judges a file."""
+    out = [judge(x, int(s), None if q <= 0 else int(q), model) for x, s, q in zip(X, sides, qualities)]
     return np.array([o[0] for o in out]), np.array([o[1] for o in out])
 
 
