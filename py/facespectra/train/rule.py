@@ -121,9 +121,8 @@ def cross_validated_metrics(rows, target):
     verdicts = {name: np.empty(len(r["y"]), dtype=object) for name, r in rows.items()}
     for f in folds:
         rule = fit_rule(_subset(rows, lambda r: r["fold"] != f), target)
-        for name, r in rows.items():
-            mine = r["fold"] == f
-            verdicts[name][mine] = _verdicts(rule, {k: v[mine] for k, v in r.items()})
+        for name, held in _subset(rows, lambda r: r["fold"] == f).items():
+            verdicts[name][rows[name]["fold"] == f] = _verdicts(rule, held)
     return {name: verdict_metrics(r["y"], verdicts[name]) for name, r in rows.items()}
 
 
