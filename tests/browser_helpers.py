@@ -46,3 +46,18 @@ def results(page, expected, timeout=READY_TIMEOUT_MS):
             "reason": row.get_attribute("data-reason"),
         })
     return rows
+
+
+def worker_message_recorder(name, msg_type, field):
+    """An init script (installed before the page's own) that keeps `field` of every message of `msg_type`
+    any worker posts, in window[name]."""
+    return f"""
+window.{name} = [];
+const RealWorker = window.Worker;
+window.Worker = class extends RealWorker {{
+  constructor(...args) {{
+    super(...args);
+    this.addEventListener("message", (e) => {{ if (e.data.type === "{msg_type}") window.{name}.push(e.data.{field}); }});
+  }}
+}};
+"""

@@ -17,7 +17,7 @@ import pytest
 from PIL import Image
 
 import build
-from browser_helpers import drop_files, results, wait_all_workers, wait_ready
+from browser_helpers import drop_files, results, wait_all_workers, wait_ready, worker_message_recorder
 from conftest import encode, serve, texture, write_model
 from facespectra import cli
 from facespectra.runtime import csvrows
@@ -115,17 +115,8 @@ def other_origin():
     srv.shutdown()
 
 
-# Installed before the page's scripts: what each worker reports of its attempt to reach the other origin.
-COLLECT_PROBES = """
-window.__probes = [];
-const RealWorker = window.Worker;
-window.Worker = class extends RealWorker {
-  constructor(...args) {
-    super(...args);
-    this.addEventListener("message", (e) => { if (e.data.type === "probe") window.__probes.push(e.data.reached); });
-  }
-};
-"""
+# What each worker reports of its attempt to reach the other origin.
+COLLECT_PROBES = worker_message_recorder("__probes", "probe", "reached")
 
 
 def poll(page, script, until, timeout_s=60):

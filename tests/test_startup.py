@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from browser_helpers import drop_files, open_app, results, wait_ready
+from browser_helpers import drop_files, open_app, results, wait_ready, worker_message_recorder
 from conftest import encode, texture, write_model
 from facespectra.runtime import worker_api
 
@@ -20,17 +20,8 @@ def test_warm_up_changes_no_row(tmp_path):
     assert worker_api.warm_up() is None
     assert worker_api.check_json(image) == before
 
-# Records the worker's "info" message (its start-up marks say whether it started from the snapshot).
-RECORD_INFO = """
-window.__infos = [];
-const RealWorker = window.Worker;
-window.Worker = class extends RealWorker {
-  constructor(...args) {
-    super(...args);
-    this.addEventListener("message", (e) => { if (e.data.type === "info") window.__infos.push(e.data.marks); });
-  }
-};
-"""
+# The worker's "info" messages: their start-up marks say whether it started from the snapshot.
+RECORD_INFO = worker_message_recorder("__infos", "info", "marks")
 
 
 @pytest.mark.browser
