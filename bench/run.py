@@ -7,7 +7,7 @@ Measures, against dist/ served by build.py's dev server (gzip, immutable caching
 Chromium, what a visitor feels (issue 18): navigation -> ready (cold: fresh context; warm: second visit
 in the same context, after the first has saved the app for offline use), with the worker's start-up
 stages; drop -> verdict for a file dropped the moment the page is ready and for the next one, stage by
-stage (read, to the worker, Python, back, drawn); drop -> last verdict for 100 files against
+stage (read, to the worker, Python, back, drawn), for portraits and for pictures without a face; drop -> last verdict for 100 files against
 `facespectra predict` on the same files (alternating); the bytes transferred before the first verdict
 (--visits-only: the visits and bytes alone). Also ms
 per image inside the worker (the `ms` field of the result message: the Python call only; every
@@ -18,7 +18,8 @@ against CPython; --faces-only runs that step alone), and teaching a model in the
 generated examples made as tests/test_teach.py makes them, 384 px and 1024 px; --teach-only). Page and CPython timings alternate call by call
 (batch by batch), so a ratio compares the two under the same load of a shared host. Numbers go to
 bench/results/<timestamp>.json (or --out) so runs can be compared with --compare.
-Images are synthetic and camera-like (smooth shading + texture + sensor noise), never faces.
+Images are synthetic and camera-like (smooth shading + texture + sensor noise), never faces, except the
+visits' portraits, read from ../shared's seed faces when it is there (never copied into the project).
 """
 
 import argparse
@@ -187,30 +188,50 @@ def visit_and_drop(app, ctx, first, nxt):
                   "first": file_stages(b, origin, 0), "next": file_stages(b, origin, 1)}
 
 
-def bench_visits(app, reps, first, nxt):
-    """What a visitor feels, `reps` times: a first visit (fresh context, nothing cached) and a return visit
-    (same context, once the first has saved the app for offline use: a visit made while that copy is still
-    running would measure the two competing for this host's two cores). On each, the first file is dropped
-    the moment the page says it is ready, the next once the first verdict is shown."""
+def visit_files(batch_file):
+    """What visitors drop, by kind -> (first file, next file): portraits (faces filling the frame, as in most
+    files a face checker gets; two seed portraits, when ../shared holds them) and camera-like pictures
+    without a face (the face finder's worst case: both of its looks)."""
+    out = {}
+    seed = ROOT.parent / "shared" / "data" / "seed-faces" / "real"
+    if seed.is_dir():
+        first, nxt = sorted(seed.iterdir())[:2]
+        out["portrait"] = (first.read_bytes(), nxt.read_bytes())
+    out["no face"] = (encode(camera_like(1024, 1024, 1), "JPEG"), batch_file)
+    return out
+
+
+def bench_visits(app, reps, files):
+    """What a visitor feels, `reps` times per kind of file: a first visit (fresh context, nothing cached) and
+    a return visit (same context, once the first has saved the app for offline use: a visit made while that
+    copy is still running would measure the two competing for this host's two cores). On each, the kind's
+    first file is dropped the moment the page says it is ready, its next file once the first verdict is shown.
+    Ready times are over all visits; drop -> verdict is per kind of file (`drops`)."""
     runs = {"cold": [], "warm": []}
+    drops = {}
     for _ in range(reps):
-        ctx = app.context()
-        page, run = visit_and_drop(app, ctx, first, nxt)
-        runs["cold"].append(run)
-        page.wait_for_selector(OFFLINE_READY, state="attached", timeout=TIMEOUT_MS)
-        page.close()
-        page, run = visit_and_drop(app, ctx, first, nxt)
-        runs["warm"].append(run)
-        ctx.close()
+        for label, (first, nxt) in files.items():
+            ctx = app.context()
+            page, cold = visit_and_drop(app, ctx, first, nxt)
+            page.wait_for_selector(OFFLINE_READY, state="attached", timeout=TIMEOUT_MS)
+            page.close()
+            page, warm = visit_and_drop(app, ctx, first, nxt)
+            ctx.close()
+            for kind, run in (("cold", cold), ("warm", warm)):
+                runs[kind].append({**run, "file": label})
     out = {"visits": runs}
     for kind, vs in runs.items():
         out[f"{kind}_ready_s"] = median([v["ready_s"] for v in vs])
-        out[f"{kind}_drop_after_ready_ms"] = median([v["drop_after_ready_ms"] for v in vs])
         out[f"{kind}_start_stages_ms"] = {s: median([v["stages"][s] for v in vs]) for s in START_STAGES
                                           if all(s in v["stages"] for v in vs)}
-        for which in ("first", "next"):
-            out[f"{kind}_{which}_verdict_s"] = median([v[which]["total"] for v in vs]) / 1000
-            out[f"{kind}_{which}_stages_ms"] = {s: median([v[which][s] for v in vs]) for s in FILE_STAGES}
+        for label in files:
+            mine = [v for v in vs if v["file"] == label]
+            d = drops.setdefault(label, {})
+            d[f"{kind}_drop_after_ready_ms"] = median([v["drop_after_ready_ms"] for v in mine])
+            for which in ("first", "next"):
+                d[f"{kind}_{which}_verdict_s"] = median([v[which]["total"] for v in mine]) / 1000
+                d[f"{kind}_{which}_stages_ms"] = {s: median([v[which][s] for v in mine]) for s in FILE_STAGES}
+    out["drops"] = drops
     return out
 
 
@@ -421,8 +442,9 @@ def run(args):
         app = App(p)
         try:
             print("bench: visits (start-up, first and next file)…", file=sys.stderr)
-            res.update(bench_visits(app, args.reps, images["jpeg1024"], batch[-1][1]))
-            res.update(bench_bytes(app, images["jpeg1024"]))
+            files = visit_files(batch[-1][1])
+            res.update(bench_visits(app, args.reps, files))
+            res.update(bench_bytes(app, next(iter(files.values()))[0]))
             res["assets_served_bytes"] = asset_sizes()
             print("bench: images, page and CPython…", file=sys.stderr)
             res["page_ms"], res["cpython_ms"] = bench_images(app, images, model, args.image_reps)
@@ -441,15 +463,18 @@ def run(args):
     return res
 
 
-def rows(res):
-    """(label, value, unit, target) for the summary table."""
+def rows(res, visits_only=False):
+    """(label, value, unit, target) for the summary table (visits_only: its visit and bytes rows)."""
     out = [("cold start to ready", res["cold_ready_s"], "s", TARGETS["cold_ready_s"]),
            ("warm start to ready", res["warm_ready_s"], "s", TARGETS["warm_ready_s"])]
-    for kind in ("cold", "warm"):
-        for which in ("first", "next"):
-            out.append((f"{kind} visit: drop -> verdict, {which} file", res[f"{kind}_{which}_verdict_s"], "s",
-                        TARGETS[f"{which}_verdict_s"]))
+    for label, d in res["drops"].items():
+        for kind in ("cold", "warm"):
+            for which in ("first", "next"):
+                out.append((f"{kind} visit: drop -> verdict, {which} file, {label}", d[f"{kind}_{which}_verdict_s"],
+                            "s", TARGETS[f"{which}_verdict_s"]))
     out.append(("bytes before first verdict", res["bytes_before_verdict"] / 1e6, "MB", TARGETS["bytes_before_verdict"] / 1e6))
+    if visits_only:
+        return out
     for k in SIZES:
         out.append((f"{k} page", res["page_ms"][k], "ms", None))
         out.append((f"{k} CPython", res["cpython_ms"][k], "ms", None))
@@ -475,11 +500,12 @@ def print_stages(res):
     for kind in ("cold", "warm"):
         marks = res[f"{kind}_start_stages_ms"]
         print(f"\n{kind} visit, ms after navigation when each stage ended: "
-              + ", ".join(f"{k} {v:.0f}" for k, v in marks.items())
-              + f"; the first file was dropped {res[f'{kind}_drop_after_ready_ms']:.0f} ms after ready")
-        for which in ("first", "next"):
-            stages = res[f"{kind}_{which}_stages_ms"]
-            print(f"  {which} file, ms per stage: " + ", ".join(f"{k} {v:.0f}" for k, v in stages.items()))
+              + ", ".join(f"{k} {v:.0f}" for k, v in marks.items()))
+        for label, d in res["drops"].items():
+            print(f"  {label}: the first file was dropped {d[f'{kind}_drop_after_ready_ms']:.0f} ms after ready")
+            for which in ("first", "next"):
+                stages = d[f"{kind}_{which}_stages_ms"]
+                print(f"    {which} file, ms per stage: " + ", ".join(f"{k} {v:.0f}" for k, v in stages.items()))
 
 
 def report(res, old=None):
@@ -526,14 +552,16 @@ def main(argv=None):
     if args.visits_only:
         from playwright.sync_api import sync_playwright
 
-        first, nxt = (encode(camera_like(1024, 1024, seed), "JPEG") for seed in (1, 199))
+        files = visit_files(encode(camera_like(1024, 1024, 199), "JPEG"))
         with sync_playwright() as p:
             app = App(p)
             try:
-                res = {**bench_visits(app, args.reps, first, nxt), **bench_bytes(app, first)}
+                res = {**bench_visits(app, args.reps, files), **bench_bytes(app, next(iter(files.values()))[0])}
             finally:
                 app.close()
-        print(json.dumps({k: v for k, v in res.items() if k not in ("visits", "transferred")}, indent=1))
+        print(json.dumps({k: v for k, v in res.items() if k not in ("visits", "transferred", "drops")}, indent=1))
+        for row in rows(res, visits_only=True):
+            print(f"{row[0]:55s} {row[1]:8.3f} {row[2]}" + (f"  (target ≤ {row[3]:g})" if row[3] else ""))
         print_stages(res)
         return 0
     if args.teach_only:

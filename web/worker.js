@@ -126,6 +126,7 @@ function watchNetwork() {
 
 // The page says when to load: at once for its first worker, after that one is ready for the others.
 let load;
+let filesArrived = 0; // files to check received so far: the first one ends the warm-up
 const loadAsked = new Promise((resolve) => { load = resolve; });
 
 const ready = loadAsked.then(start).then(
@@ -144,13 +145,18 @@ const ready = loadAsked.then(start).then(
 
 const READY = "Ready. Add images to check them.";
 
-// One synthetic check right after ready (worker_api.warm_up), so a visitor's first file costs what the
-// next ones do; then "ready" again with warm: true, when the page may start other work (more workers).
-function warmUp(api) {
-  try {
-    api.warmUp();
-  } catch (err) {
-    if (failed(null, err) === null) return; // the interpreter is unusable: the page restarts this worker
+// Warm-up right after ready (worker_api.warm_up, in steps), so a visitor's first file costs what the next
+// ones do; then "ready" again with warm: true, when the page may start other work (more workers). A file
+// that arrives meanwhile waits for the step under way only, and ends the warm-up: it warms up what it needs.
+async function warmUp(api) {
+  for (let step = 0, more = true; more && !filesArrived; step++) {
+    try {
+      more = api.warmUp(step);
+    } catch (err) {
+      if (failed(null, err) === null) return; // the interpreter is unusable: the page restarts this worker
+      break;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 0)); // a file posted meanwhile is taken first
   }
   mark("warm");
   post({ type: "status", state: "ready", warm: true, message: READY, marks });
@@ -168,6 +174,7 @@ function failed(id, err) {
 self.onmessage = async (event) => {
   const received = performance.timeOrigin + performance.now();
   const msg = event.data;
+  if (msg.type === "classify") filesArrived++;
   if (msg.type === "load") {
     load(msg.weights);
     return;

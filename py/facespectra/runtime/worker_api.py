@@ -17,6 +17,7 @@ from .errors import InputError, WeightsError
 from .explain import explain_bytes, model_info
 from .inputflags import MESSAGES
 from .model import SpectralModel
+from .spectrum import features_from_image
 from .teach import TeachError, example_features, teach
 
 _current = None
@@ -55,15 +56,35 @@ def explain(data, features, model=None):
 
 
 WARM_UP_SIDE = 1024  # the centre square the extractor takes of any photo at least this large
+WARM_UP_FILE_SIDE = 256  # a JPEG this size still takes both of the face finder's looks (128 and 256 px)
 
 
-def warm_up(model=None):
-    """Check one synthetic noise JPEG and drop its row, once after loading: a visitor's first file then
-    finds Pillow's format plugins imported, the 1024-px tables built, the face network loaded and the
-    hot WebAssembly compiled, instead of waiting about three checks' time for them."""
+def _warm_up_file(model):
+    """A small noise JPEG checked: Pillow's plugins, the face network and both looks' buffers."""
     buf = io.BytesIO()
-    Image.effect_noise((WARM_UP_SIDE, WARM_UP_SIDE), 40).convert("RGB").save(buf, "JPEG", quality=90)
+    Image.effect_noise((WARM_UP_FILE_SIDE, WARM_UP_FILE_SIDE), 40).convert("RGB").save(buf, "JPEG", quality=90)
     check(buf.getvalue(), model)
+
+
+def _warm_up_tables(model):
+    """A 1024² picture's features: the extractor's 1024-px tables (never encoded: making and encoding a
+    1024² noise JPEG took 90 ms in Pyodide, longer than what it warmed)."""
+    small = Image.effect_noise((WARM_UP_FILE_SIDE, WARM_UP_FILE_SIDE), 40)
+    features_from_image(small.resize((WARM_UP_SIDE, WARM_UP_SIDE), Image.BILINEAR), model.config)
+
+
+WARM_UP_STEPS = (_warm_up_file, _warm_up_tables)
+
+
+def warm_up(step, model=None):
+    """Warm-up step `step` after loading (its rows are dropped) -> whether another step follows.
+
+    A cold interpreter's first check costs about three later ones (first imports, tables, WebAssembly
+    compiled on first call), so the worker runs these while no visitor waits. They are steps of under
+    0.1 s so that a file dropped meanwhile waits for one step at most, and the worker stops warming up
+    once a file arrives: that file warms up what it needs itself."""
+    WARM_UP_STEPS[step](model or _current)
+    return step + 1 < len(WARM_UP_STEPS)
 
 
 def info_json():
