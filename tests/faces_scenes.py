@@ -1,8 +1,8 @@
 """Scenes for the face tests, built from the seed portraits (../shared, never committed) and textures.
 
 Each scene knows where its faces are: the detector's box on the portrait at full size, carried through
-the paste. Portraits are pasted at sizes the finer of the detector's two looks can see (a sixth of the
-scene's longer side and up), several per picture, on synthetic textures.
+the paste. Portraits are pasted at sizes the finer of the detector's two looks can see (a twentieth of
+the scene's longer side and up), several per picture, on synthetic textures.
 """
 
 import numpy as np

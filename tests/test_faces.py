@@ -68,6 +68,20 @@ def test_several_faces_at_several_sizes_are_found(seed_data, portraits, placemen
     assert [f["score"] for f in found] == sorted((f["score"] for f in found), reverse=True)
 
 
+@pytest.mark.parametrize("share", [14, 18])
+def test_a_group_photo_s_small_faces_are_all_counted(seed_data, share):
+    """Six people in a row on a 3000×2000 picture, each face a `share`-th of its width (as in a group photo
+    taken from a few metres): under a twelfth, so only the finer look can see them."""
+    side, size = int(3000 / share / 0.6), (3000, 2000)
+    lefts = np.linspace(100, size[0] - side - 100, 6).astype(int).tolist()
+    tops = [size[1] // 2 - side // 2 + (150 if i % 2 else -150) for i in range(6)]
+    img, expected = scene([portrait(seed_data, ("real", "fake")[i % 2], 40 + i) for i in range(6)],
+                          list(zip(lefts, tops, [side] * 6)), size)
+    found = faces.find_faces(img)
+    assert all(matched(found, expected)), (found, expected)
+    assert len(found) == 6, found
+
+
 @pytest.mark.parametrize("degrees", [-25, 20])
 def test_a_turned_face_is_found(seed_data, degrees):
     found = faces.find_faces(rotated(portrait(seed_data, "real", 3), degrees, 1000))

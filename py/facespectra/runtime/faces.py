@@ -3,8 +3,8 @@
 The network's weights are runtime/blazeface.npz, made at set-up by scripts/blazeface.py from a pinned npm
 package. It was trained on 128×128 pictures and finds faces of about 20 to 128 px there, so faces are
 looked for on downscaled copies: the whole picture with its longer side at 128 px and, unless a face
-fills the frame, at 256 px (the network is fully convolutional, so a larger copy costs no tiling) for
-faces down to about a twelfth of the longer side. Everything runs in float64: the two runtimes' matrix
+fills the frame, at 384 px (the network is fully convolutional, so a larger copy costs no tiling) for
+faces down to about a twentieth of the longer side, as in group photos. Everything runs in float64: the two runtimes' matrix
 products then agree far below the 1e-6 the browser test asks of boxes and scores. The input is the
 decoder's luma in all three channels, as JPEG luma is what both runtimes decode identically (their
 colour upsampling differs).
@@ -22,7 +22,10 @@ from PIL import Image
 WEIGHTS = Path(__file__).with_name("blazeface.npz")
 MIN_SCORE = 0.6  # seed faces: all 450 found (lowest 0.67); textures: none above 0.56 (tests/test_faces.py)
 NMS_IOU = 0.3  # overlapping detections are blended, weighted by score (as MediaPipe does)
-COARSE, FINE = 128, 256  # the longer side of the two downscaled copies looked at
+# The longer side of the two downscaled copies looked at. The finer one at 384 px finds faces down to about
+# a twentieth of the longer side (a group photo's; at 256 px, a twelfth; tests/test_faces.py measures
+# recall by face size) for 2.3 times the cost of one at 256 px.
+COARSE, FINE = 128, 384
 PAD = 128  # mid gray around a downscaled copy (0 after the network's scaling to [-1, 1])
 KEPT_SIZES = 2  # input sizes whose buffer pools the network keeps between calls (coarse and fine look)
 FILL = 0.3  # a face box at least this share of the shorter side fills the frame as the training portraits
@@ -254,18 +257,17 @@ def find_faces(img, min_score=MIN_SCORE):
     best first.
 
     The whole image is looked at with its longer side at 128 px; unless that finds a face filling the
-    frame (a portrait: smaller faces beside it do not change its verdict), again at 256 px for faces
-    down to about a twelfth of the longer side.
+    frame (a portrait: smaller faces beside it do not change its verdict), again at 384 px (or at its
+    own size, if smaller: enlarging shows no smaller face) for faces down to about a twentieth of the
+    longer side.
     """
     if img.mode != "L":
         img = img.convert("L")
     w, h = img.size
-    sides = [COARSE]
     coarse = _detections(img, COARSE, min_score)
     detections = [coarse]
     if max(w, h) > COARSE and not any(_fills_frame(b, w, h) for _, b in _blend(*coarse)):
-        detections.append(_detections(img, FINE, min_score))
-        sides.append(FINE)
+        detections.append(_detections(img, min(FINE, max(w, h)), min_score))
     scores = np.concatenate([d[0] for d in detections])
     boxes = np.concatenate([d[1] for d in detections])
     faces = []

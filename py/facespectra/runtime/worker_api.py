@@ -15,6 +15,7 @@ from .classify import classify_bytes
 from .decode import MAX_BYTES
 from .errors import InputError, WeightsError
 from .explain import explain_bytes, model_info
+from .faces import find_faces
 from .inputflags import MESSAGES
 from .model import SpectralModel
 from .spectrum import features_from_image
@@ -56,33 +57,43 @@ def explain(data, features, model=None):
 
 
 WARM_UP_SIDE = 1024  # the centre square the extractor takes of any photo at least this large
-WARM_UP_FILE_SIDE = 256  # a JPEG this size still takes both of the face finder's looks (128 and 256 px)
+WARM_UP_FILE_SIDE = 256  # a small file: decoding, Pillow's plugins and the whole check, quickly
+
+
+def _noise(side):
+    """A gray noise picture (Pillow's noise at 256 px, enlarged: cheaper than noise at 1024 px)."""
+    small = Image.effect_noise((WARM_UP_FILE_SIDE, WARM_UP_FILE_SIDE), 40)
+    return small if side == WARM_UP_FILE_SIDE else small.resize((side, side), Image.BILINEAR)
 
 
 def _warm_up_file(model):
-    """A small noise JPEG checked: Pillow's plugins, the face network and both looks' buffers."""
+    """A small noise JPEG checked: Pillow's plugins, the decoder, the face network, the whole check."""
     buf = io.BytesIO()
-    Image.effect_noise((WARM_UP_FILE_SIDE, WARM_UP_FILE_SIDE), 40).convert("RGB").save(buf, "JPEG", quality=90)
+    _noise(WARM_UP_FILE_SIDE).convert("RGB").save(buf, "JPEG", quality=90)
     check(buf.getvalue(), model)
 
 
+def _warm_up_faces(model):
+    """Face finding on a large picture: the finer look's buffers at full size."""
+    find_faces(_noise(WARM_UP_SIDE))
+
+
 def _warm_up_tables(model):
-    """A 1024² picture's features: the extractor's 1024-px tables (never encoded: making and encoding a
-    1024² noise JPEG took 90 ms in Pyodide, longer than what it warmed)."""
-    small = Image.effect_noise((WARM_UP_FILE_SIDE, WARM_UP_FILE_SIDE), 40)
-    features_from_image(small.resize((WARM_UP_SIDE, WARM_UP_SIDE), Image.BILINEAR), model.config)
+    """A 1024² picture's features: the extractor's 1024-px tables. (It is never encoded: making and
+    encoding a 1024² noise JPEG took 90 ms in Pyodide, longer than what it warmed.)"""
+    features_from_image(_noise(WARM_UP_SIDE), model.config)
 
 
-WARM_UP_STEPS = (_warm_up_file, _warm_up_tables)
+WARM_UP_STEPS = (_warm_up_file, _warm_up_faces, _warm_up_tables)
 
 
 def warm_up(step, model=None):
     """Warm-up step `step` after loading (its rows are dropped) -> whether another step follows.
 
     A cold interpreter's first check costs about three later ones (first imports, tables, WebAssembly
-    compiled on first call), so the worker runs these while no visitor waits. They are steps of under
-    0.1 s so that a file dropped meanwhile waits for one step at most, and the worker stops warming up
-    once a file arrives: that file warms up what it needs itself."""
+    compiled on first call), so the worker runs these while no visitor waits. They are steps (0.05 to
+    0.2 s each in Pyodide) so that a file dropped meanwhile waits for one step at most, and the worker
+    stops warming up once a file arrives: that file warms up what it needs itself."""
     WARM_UP_STEPS[step](model or _current)
     return step + 1 < len(WARM_UP_STEPS)
 
