@@ -260,6 +260,8 @@ def test_a_detector_that_cannot_load_says_so_and_files_get_error_rows(browser, d
         page.wait_for_selector("[data-testid=status][data-state=error]", state="attached", timeout=20_000)
         status = page.locator("[data-testid=status]").text_content()
         assert "could not load" in status and "Reload the page" in status, status
+        if breakage == "missing weights file":  # the message names the file, not what the 404 page said
+            assert f"{weights} could not be downloaded (HTTP 404)" in status, status
         rows = results(page, 2, timeout=5_000)
         assert [r["label"] for r in rows] == ["error", "error"]
         assert all(r["error"].startswith("not checked: the detector could not load") for r in rows)

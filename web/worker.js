@@ -47,8 +47,8 @@ async function start(chosenWeights) {
   const indexURL = new URL(BUILD.pyodideDir, base).href;
   // requested at once, not after Pyodide: they download while the interpreter starts
   const files = Promise.all([
-    fetch(new URL(BUILD.runtime, base)).then((r) => r.arrayBuffer()),
-    fetch(new URL(BUILD.weights, base)).then((r) => r.text()),
+    download(BUILD.runtime).then((r) => r.arrayBuffer()),
+    download(BUILD.weights).then((r) => r.text()),
   ]);
   files.catch(() => {}); // a failure is reported where it is awaited
   // Cache Storage exists only in secure contexts (https, localhost)
@@ -77,6 +77,13 @@ async function start(chosenWeights) {
     fit: glue.fit_json,
     useModel: (text) => glue.load_model_json(text ?? weights), // kept in memory: going back fetches nothing
   };
+}
+
+// A file of this build, or an error that names it (a host missing a file answers 404 with an HTML page).
+async function download(name) {
+  const response = await fetch(new URL(name, base));
+  if (!response.ok) throw new Error(`${name} could not be downloaded (HTTP ${response.status})`);
+  return response;
 }
 
 // A return visit starts Python from the memory image saved at build time (scripts/snapshot.mjs), which

@@ -15,7 +15,7 @@ from .classify import classify_bytes
 from .decode import MAX_BYTES
 from .errors import InputError, WeightsError
 from .explain import explain_bytes, model_info
-from .faces import find_faces
+from .faces import COARSE as FACES_COARSE, find_faces
 from .inputflags import MESSAGES
 from .model import SpectralModel
 from .spectrum import features_from_image
@@ -57,25 +57,25 @@ def explain(data, features, model=None):
 
 
 WARM_UP_SIDE = 1024  # the centre square the extractor takes of any photo at least this large
-WARM_UP_FILE_SIDE = 256  # a small file: decoding, Pillow's plugins and the whole check, quickly
+WARM_UP_FILE_SIDE = 128  # a small file: decoding, Pillow's plugins and the whole check (one face look), quickly
 
 
 def _noise(side):
-    """A gray noise picture (Pillow's noise at 256 px, enlarged: cheaper than noise at 1024 px)."""
+    """A gray noise picture (Pillow's noise at 128 px, enlarged: cheaper than noise at 1024 px)."""
     small = Image.effect_noise((WARM_UP_FILE_SIDE, WARM_UP_FILE_SIDE), 40)
     return small if side == WARM_UP_FILE_SIDE else small.resize((side, side), Image.BILINEAR)
 
 
+def _warm_up_faces(model):
+    """The face network loaded and one coarse look taken (its first call compiles most of its code)."""
+    find_faces(_noise(FACES_COARSE))
+
+
 def _warm_up_file(model):
-    """A small noise JPEG checked: Pillow's plugins, the decoder, the face network, the whole check."""
+    """A small noise JPEG checked: Pillow's plugins, the decoder, the whole check."""
     buf = io.BytesIO()
     _noise(WARM_UP_FILE_SIDE).convert("RGB").save(buf, "JPEG", quality=90)
     check(buf.getvalue(), model)
-
-
-def _warm_up_faces(model):
-    """Face finding on a large picture: the finer look's buffers at full size."""
-    find_faces(_noise(WARM_UP_SIDE))
 
 
 def _warm_up_tables(model):
@@ -84,15 +84,18 @@ def _warm_up_tables(model):
     features_from_image(_noise(WARM_UP_SIDE), model.config)
 
 
-WARM_UP_STEPS = (_warm_up_file, _warm_up_faces, _warm_up_tables)
+# The finer face look at full size is left out: a step of 0.13 s that a file dropped meanwhile would wait
+# for, needed only by pictures without a frame-filling face, whose first costs what the next do without it
+# (Pyodide under Node: 170 and 169 ms).
+WARM_UP_STEPS = (_warm_up_faces, _warm_up_file, _warm_up_tables)
 
 
 def warm_up(step, model=None):
     """Warm-up step `step` after loading (its rows are dropped) -> whether another step follows.
 
     A cold interpreter's first check costs about three later ones (first imports, tables, WebAssembly
-    compiled on first call), so the worker runs these while no visitor waits. They are steps (0.05 to
-    0.2 s each in Pyodide) so that a file dropped meanwhile waits for one step at most, and the worker
+    compiled on first call), so the worker runs these while no visitor waits. They are steps (about
+    0.06 s each in Pyodide) so that a file dropped meanwhile waits for one step at most, and the worker
     stops warming up once a file arrives: that file warms up what it needs itself."""
     WARM_UP_STEPS[step](model or _current)
     return step + 1 < len(WARM_UP_STEPS)
