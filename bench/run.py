@@ -160,7 +160,7 @@ def wait_results(page, n):
 
 
 FILE_STAGES = ("read", "to worker", "python", "back", "render")
-START_STAGES = ("script", "pyodideScript", "pyodide", "imports", "model", "warm")
+START_STAGES = ("script", "pyodideScript", "interpreter", "pyodide", "imports", "model", "warm")
 
 
 def file_stages(b, origin, i):
