@@ -9,7 +9,7 @@ from PIL import Image
 from conftest import ROOT, encode, texture
 from facespectra.runtime.classify import classify_bytes
 from facespectra.runtime.explain import explain_bytes, model_info
-from facespectra.runtime.inputflags import MESSAGES, jpeg_quality
+from facespectra.runtime.inputflags import MESSAGES, jpeg_quality, lossy_codec
 from facespectra.runtime.model import SpectralModel
 
 
@@ -76,3 +76,13 @@ def test_little_detail_reads_the_ring_means_only():
     cfg = FeatureConfig(angular="axes", ring_std=True, grid_peaks=8)
     mask = cfg.profile_mask()
     assert mask.shape == (cfg.n_features,) and mask.sum() == 126 and not mask[126:].any()
+
+
+def test_lossy_webp_is_told_from_lossless_webp_and_other_formats():
+    img = texture(256, seed=3)
+    assert lossy_codec(encode(img, "WEBP", quality=90)) == "webp"
+    assert lossy_codec(encode(img, "WEBP", quality=90, exif=b"Exif\x00\x00")) == "webp"  # VP8X first
+    assert lossy_codec(encode(img, "WEBP", lossless=True)) is None
+    for fmt in ("JPEG", "PNG", "GIF"):
+        assert lossy_codec(encode(img, fmt)) is None
+    assert lossy_codec(b"RIFF\x10\x00\x00\x00WEBPVP8X\xff\xff\xff\xff") is None  # truncated: no image chunk

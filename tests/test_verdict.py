@@ -38,6 +38,7 @@ def test_regime_reads_size_and_compression():
     assert verdict.regime(1024, 90) == "full" and verdict.regime(4000, None) == "full"
     assert verdict.regime(512, 90) == "reduced" and verdict.regime(200, 90) == "small"
     assert verdict.regime(1024, 30) == "heavy"
+    assert verdict.regime(1024, None, "webp") == "webp" and verdict.regime(200, None, "webp") == "small"
 
 
 def test_cross_validated_rule_keeps_confident_errors_within_the_promise_per_condition(fitted):
@@ -69,10 +70,13 @@ def test_where_fakes_look_real_the_rule_never_says_real(fitted):
 
 def test_regimes_without_data_always_abstain(fitted):
     rule = fitted[0]
-    for name, side, quality, word in (("small", 128, 90, "too small"), ("heavy", 1024, 30, "heavy JPEG")):
+    for name, side, quality, codec, word in (("small", 128, 90, None, "too small"),
+                                             ("heavy", 1024, 30, None, "heavy JPEG"),
+                                             ("webp", 1024, None, "webp", "lossy WebP")):
         assert rule["regimes"][name]["t_fake"] is None and rule["regimes"][name]["t_real"] is None
-        v, _, reason = verdict.decide(8.0, side, quality, 1.0, rule)
-        assert v == "uncertain" and word in reason
+        for logit in (8.0, -8.0):
+            v, _, reason = verdict.decide(logit, side, quality, 1.0, rule, codec)
+            assert v == "uncertain" and word in reason
 
 
 def test_confident_verdicts_and_close_calls_at_full_size(fitted):

@@ -5,7 +5,7 @@ so one broken file in a batch costs only its own row.
 """
 
 from .errors import InputError
-from .inputflags import header_facts, input_flags
+from .inputflags import header_facts, input_flags, lossy_codec
 from .facecheck import with_faces
 from .spectrum import extract_with_image
 from .verdict import decide, decide_band, distance
@@ -17,12 +17,12 @@ def error_row(message):
             "faces": [], "error": message}
 
 
-def judge(features, side, quality, model):
+def judge(features, side, quality, model, codec=None):
     """-> (verdict, p_fake, reason): the weights' fitted rule where they carry one (verdict.py), else the band."""
     if model.verdict_rule is None:
         return decide_band(float(model.predict_proba(features)[0, 1]), model.threshold)
     return decide(float(model.decision_function(features)[0]), side, quality,
-                  float(distance(model.standardise(features)[0])), model.verdict_rule)
+                  float(distance(model.standardise(features)[0])), model.verdict_rule, codec)
 
 
 def classify_bytes(data, model):
@@ -37,8 +37,9 @@ def classify_bytes(data, model):
     except InputError as exc:
         return error_row(str(exc))
     side, quality = header_facts(data)
-    verdict, p_fake, reason = judge(feats, side, quality, model)
+    codec = lossy_codec(data)
+    verdict, p_fake, reason = judge(feats, side, quality, model, codec)
     label = "fake" if float(model.predict_proba(feats)[0, 1]) >= model.threshold else "real"
     row = {"label": label, "verdict": verdict, "p_fake": p_fake, "reason": reason, "features": feats.tolist(),
            "flags": input_flags(side, quality, feats, model), "error": None}
-    return with_faces(row, img, model, lambda f, region_side: judge(f, region_side, quality, model))
+    return with_faces(row, img, model, lambda f, region_side: judge(f, region_side, quality, model, codec))

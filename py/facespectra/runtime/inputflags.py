@@ -64,6 +64,23 @@ def header_facts(data):
     return min(img.size), (jpeg_quality(tables[0]) if 0 in tables else None)
 
 
+def lossy_codec(data):
+    """"webp" for a lossy WebP file (its image is a VP8 bitstream, or animation frames), else None: the
+    model learnt from JPEG photos, and its verdict rule has a regime of its own for these (verdict.py).
+    Read from the RIFF chunks of the header, no decoding; lossless WebP (VP8L) keeps its pixels."""
+    if len(data) < 20 or data[:4] != b"RIFF" or data[8:12] != b"WEBP":
+        return None
+    pos = 12
+    while pos + 8 <= len(data):
+        fourcc, size = data[pos:pos + 4], int.from_bytes(data[pos + 4:pos + 8], "little")
+        if fourcc == b"VP8L":
+            return None
+        if fourcc in (b"VP8 ", b"ANMF"):
+            return "webp"
+        pos += 8 + size + (size & 1)
+    return None
+
+
 def input_flags(side, quality, features, model):
     """Flag codes (keys of MESSAGES) for an image with these header facts; never raises."""
     flags = []

@@ -1,8 +1,8 @@
 """Three verdicts — real, fake, uncertain — by a rule fitted by cross-validation and stored in the weights.
 
 The model detects traces of a generator. Where an image is too degraded for traces to survive, their
-absence is no evidence of a real photo, so each input regime (read from the header: size and JPEG
-quality) has its own calibration and its own two thresholds, chosen on out-of-fold predictions so that
+absence is no evidence of a real photo, so each input regime (read from the header: size, JPEG
+quality, a lossy codec other than JPEG) has its own calibration and its own two thresholds, chosen on out-of-fold predictions so that
 confident errors stay within the target for real and for fake photos separately. A regime whose data
 never allowed a safe "real" has no real threshold: it can say "generated" or "can't tell", never "real".
 Inputs far from every training image (by the distance of their standardised features) are never judged.
@@ -14,24 +14,29 @@ import numpy as np
 from .inputflags import LOW_JPEG_QUALITY, SMALL_SIDE  # the regimes' edges are the flags' edges
 
 FULL_SIDE = 1000  # the training faces are 1024 px: a shorter side under this was made smaller
-REGIMES = ("full", "reduced", "small", "heavy")
+REGIMES = ("full", "reduced", "small", "heavy", "webp")
 
 REASONS = {
     "small": "too small: {side} px on the shorter side, and the traces of a generator need more",
     "reduced": "downscaled or smaller than the photos it learnt from ({side} px): the traces of a generator "
                "may have been resized away",
     "heavy": "heavy JPEG compression (quality about {quality}) wipes out the traces it reads",
+    "webp": "lossy WebP compression, which it never learnt from: WebP's blocks can look like a generator's "
+            "traces",
     "unlike": "unlike the photos it learnt from: its spectrum is far from all of them",
     "close": "too close to call: the evidence is not strong enough either way for a verdict",
 }
 
 
-def regime(side, quality):
-    """The input regime of an image from its header: shorter side in pixels, JPEG quality or None."""
+def regime(side, quality, codec=None):
+    """The input regime of an image from its header: shorter side in pixels, JPEG quality or None, and
+    the lossy codec other than JPEG it was saved with (inputflags.lossy_codec) or None."""
     if side < SMALL_SIDE:
         return "small"
     if quality is not None and quality < LOW_JPEG_QUALITY:
         return "heavy"
+    if codec == "webp":
+        return "webp"
     if side < FULL_SIDE:
         return "reduced"
     return "full"
@@ -55,9 +60,9 @@ def distance(z_features):
     return np.mean(z * z, axis=-1)
 
 
-def decide(logit, side, quality, dist, rule):
+def decide(logit, side, quality, dist, rule, codec=None):
     """-> (verdict, calibrated p_fake, reason or None) for one image under a fitted rule."""
-    name = regime(side, quality)
+    name = regime(side, quality, codec)
     part = rule["regimes"][name]
     a, b = part["platt"]
     p = float(sigmoid(a * logit + b))
