@@ -4,22 +4,24 @@
     python bench/run.py [--out FILE.json] [--compare OLD.json] [--reps N] [--image-reps N] [--batch N] [--batch-reps N]
 
 Measures, against dist/ served by build.py's dev server (gzip, immutable caching) in Debian's
-Chromium, what a visitor feels (issue 18): navigation -> ready (cold: fresh context; warm: second visit
-in the same context, after the first has saved the app for offline use), with the worker's start-up
-stages; drop -> verdict for a file dropped the moment the page is ready and for the next one, stage by
-stage (read, to the worker, Python, back, drawn), for portraits and for pictures without a face; drop -> last verdict for 100 files against
-`facespectra predict` on the same files (alternating); the bytes transferred before the first verdict
-(--visits-only: the visits and bytes alone). Also ms
-per image inside the worker (the `ms` field of the result message: the Python call only; every
-worker first checks each image once, as CPython is warmed) against CPython running the same
-modules, and the trainer's
-feature extraction (all cores; cold and warm cache), and face finding per image (Pyodide under Node
-against CPython; --faces-only runs that step alone), and teaching a model in the page (issue 19: 20 real + 20
-generated examples made as tests/test_teach.py makes them, 384 px and 1024 px; --teach-only). Page and CPython timings alternate call by call
-(batch by batch), so a ratio compares the two under the same load of a shared host. Numbers go to
-bench/results/<timestamp>.json (or --out) so runs can be compared with --compare.
-Images are synthetic and camera-like (smooth shading + texture + sensor noise), never faces, except the
-visits' portraits, read from ../shared's seed faces when it is there (never copied into the project).
+Chromium, what a visitor feels (issue 18):
+- navigation -> ready (cold: fresh context; warm: second visit in the same context, after the first
+  has saved the app for offline use), with the worker's start-up stages;
+- drop -> verdict for a file dropped the moment the page is ready and for the next one, stage by stage
+  (read, to the worker, Python, back, drawn), for portraits and for pictures without a face;
+- drop -> last verdict for 100 files against `facespectra predict` on the same files (alternating), for
+  pictures without a face and for seed portraits;
+- the bytes transferred before the first verdict (--visits-only: the visits and bytes alone).
+Also ms per image inside the worker (the `ms` field of the result message: the Python call only; every
+worker first checks each image once, as CPython is warmed) against CPython running the same modules;
+the trainer's feature extraction (all cores; cold and warm cache); face finding per image (Pyodide under
+Node against CPython; --faces-only runs that step alone); teaching a model in the page (issue 19: 20 real
++ 20 generated examples made as tests/test_teach.py makes them, 384 px and 1024 px; --teach-only).
+Page and CPython timings alternate call by call (batch by batch), so a ratio compares the two under the
+same load of a shared host. Numbers go to bench/results/<timestamp>.json (or --out) so runs can be
+compared with --compare. Images are synthetic and camera-like (smooth shading + texture + sensor noise),
+never faces, except the portraits, read from ../shared's seed faces when it is there (never copied into
+the project).
 """
 
 import argparse
@@ -303,6 +305,18 @@ def bench_images(app, images, model, reps):
     return ({key: median(v) for key, v in page_ms.items()}, {key: median(v) for key, v in cpython_ms.items()})
 
 
+def batch_files(n):
+    """The 100-file batches, by kind: camera-like pictures without a face (always) and, when ../shared
+    holds the seed faces, n of them (real and generated, alternating), as a visitor checking a folder of
+    face photos drops them."""
+    out = {"no face": [(f"batch{i:03d}.jpg", encode(camera_like(1024, 1024, 100 + i), "JPEG")) for i in range(n)]}
+    seed = ROOT.parent / "shared" / "data" / "seed-faces"
+    if seed.is_dir():
+        paths = [p for pair in zip(*(sorted((seed / c).iterdir()) for c in ("real", "fake"))) for p in pair][:n]
+        out["portrait"] = [(f"face{i:03d}.jpg", p.read_bytes()) for i, p in enumerate(paths)]
+    return out
+
+
 def bench_batch(app, batch, reps):
     """A folder of files, as a visitor drops it on a page that is ready with every worker (one per core)
     loaded and warmed, against `facespectra predict` on the same files (one process, from its start to
@@ -321,7 +335,8 @@ def bench_batch(app, batch, reps):
         for _ in range(reps):
             page.evaluate("window.__bench.changeAt = []; window.__bench.labelledAt = []")
             page.click("[data-testid=clear]")  # a fresh table each round, as on the first
-            drop(page, batch)
+            # from the folder: Playwright refuses more than 50 MB of file contents in one call
+            page.set_input_files("input[type=file][data-testid=file-input]", sorted(folder.iterdir()))
             done += len(batch)
             wait_results(page, done)
             page.wait_for_function("(n) => window.__bench.labelledAt.length >= n", arg=len(batch), timeout=TIMEOUT_MS)
@@ -432,7 +447,8 @@ def run(args):
     model = SpectralModel.load(build.DIST / manifest["weights"])
     print("bench: making images…", file=sys.stderr)
     images = {key: encode(camera_like(w, h, seed), fmt) for seed, (key, (w, h, fmt)) in enumerate(SIZES.items())}
-    batch = [(f"batch{i:03d}.jpg", encode(camera_like(1024, 1024, 100 + i), "JPEG")) for i in range(args.batch)]
+    batches = batch_files(args.batch)
+    batch = batches["no face"]
     res = {"when": time.strftime("%Y-%m-%dT%H:%M:%S"), "machine": machine(), "reps": args.reps,
            "image_reps": args.image_reps,
            "git": subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
@@ -448,8 +464,11 @@ def run(args):
             res["assets_served_bytes"] = asset_sizes()
             print("bench: images, page and CPython…", file=sys.stderr)
             res["page_ms"], res["cpython_ms"] = bench_images(app, images, model, args.image_reps)
-            print("bench: batch, page and CPython…", file=sys.stderr)
-            res["page_batch_s"], res["cli_batch_s"], res["page_workers"] = bench_batch(app, batch, args.batch_reps)
+            print("bench: batches, page and CPython…", file=sys.stderr)
+            res["batches"] = {}
+            for kind, files in batches.items():
+                page_s, cli_s, res["page_workers"] = bench_batch(app, files, args.batch_reps)
+                res["batches"][kind] = {"page_s": page_s, "cli_s": cli_s, "ratio": page_s / cli_s}
             print("bench: teaching in the page…", file=sys.stderr)
             res.update(bench_teach(app, args.teach_images // 2))
         finally:
@@ -457,7 +476,6 @@ def run(args):
     res["ratio"] = {k: res["page_ms"][k] / res["cpython_ms"][k] for k in images}
     print("bench: face finding, Pyodide (Node) and CPython…", file=sys.stderr)
     res.update(bench_faces(args.image_reps))
-    res["batch_ratio"] = res["page_batch_s"] / res["cli_batch_s"]
     print("bench: trainer…", file=sys.stderr)
     res.update(bench_trainer(model, args.trainer_images))
     return res
@@ -480,10 +498,11 @@ def rows(res, visits_only=False):
         out.append((f"{k} CPython", res["cpython_ms"][k], "ms", None))
         out.append((f"{k} page/CPython", res["ratio"][k], "×", TARGETS["per_image_ratio_1024"] if k == "jpeg1024" else None))
     workers = res.get("page_workers", 1)
-    out += [(f"batch {res['batch_size']}×1024² page ({workers} workers)", res["page_batch_s"], "s", None),
-            (f"batch {res['batch_size']}×1024² CLI (facespectra predict)", res["cli_batch_s"], "s", None),
-            ("batch page/CLI", res["batch_ratio"], "×", TARGETS["batch_ratio"]),
-            (f"trainer features ({res['trainer_jobs']} procs)", res["trainer_images_per_s"], "img/s", None),
+    for kind, b in res["batches"].items():
+        out += [(f"batch {res['batch_size']}×1024², {kind}: page ({workers} workers)", b["page_s"], "s", None),
+                (f"batch {res['batch_size']}×1024², {kind}: CLI (facespectra predict)", b["cli_s"], "s", None),
+                (f"batch {kind}: page/CLI", b["ratio"], "×", TARGETS["batch_ratio"])]
+    out += [(f"trainer features ({res['trainer_jobs']} procs)", res["trainer_images_per_s"], "img/s", None),
             ("trainer features, warm cache", res["trainer_warm_cache_images_per_s"], "img/s", None)]
     for side in TEACH_SIDES if "teach_images" in res else ():
         out.append((f"teach {res['teach_images']}×{side} px, page", res[f"teach_{side}_s"], "s",
