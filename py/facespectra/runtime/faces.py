@@ -252,14 +252,14 @@ def _blend(scores, boxes):
     return found
 
 
-def find_faces(img, min_score=MIN_SCORE):
+def find_faces(img, min_score=MIN_SCORE, fine=FINE):
     """Faces in a Pillow image (gray or colour) -> [{"box": [x0, y0, x1, y1] in image pixels, "score"}],
     best first.
 
     The whole image is looked at with its longer side at 128 px; unless that finds a face filling the
-    frame (a portrait: smaller faces beside it do not change its verdict), again at 384 px (or at its
+    frame (a portrait: smaller faces beside it do not change its verdict), again at `fine` px (or at its
     own size, if smaller: enlarging shows no smaller face) for faces down to about a twentieth of the
-    longer side.
+    longer side at 384 px (scripts/face_recall.py compares sizes).
     """
     if img.mode != "L":
         img = img.convert("L")
@@ -267,7 +267,7 @@ def find_faces(img, min_score=MIN_SCORE):
     coarse = _detections(img, COARSE, min_score)
     detections = [coarse]
     if max(w, h) > COARSE and not any(_fills_frame(b, w, h) for _, b in _blend(*coarse)):
-        detections.append(_detections(img, min(FINE, max(w, h)), min_score))
+        detections.append(_detections(img, min(fine, max(w, h)), min_score))
     scores = np.concatenate([d[0] for d in detections])
     boxes = np.concatenate([d[1] for d in detections])
     faces = []
