@@ -4,8 +4,9 @@ The network's weights are runtime/blazeface.npz, made at set-up by scripts/blaze
 package. It was trained on 128×128 pictures and finds faces of about 20 to 128 px there, so faces are
 looked for on downscaled copies: the whole picture with its longer side at 128 px and, unless a face
 fills the frame, at 384 px (the network is fully convolutional, so a larger copy costs no tiling) for
-faces down to about a twentieth of the longer side, as in group photos. Everything runs in float64: the two runtimes' matrix
-products then agree far below the 1e-6 the browser test asks of boxes and scores. The input is the
+faces down to about a twentieth of the longer side, as in group photos. Everything runs in float64:
+the two runtimes' matrix products then agree far below the 1e-6 the browser test asks of boxes and
+scores. The input is the
 decoder's luma in all three channels, as JPEG luma is what both runtimes decode identically (their
 colour upsampling differs).
 numpy + Pillow + standard library only: the page runs this module in Pyodide.
@@ -23,7 +24,7 @@ WEIGHTS = Path(__file__).with_name("blazeface.npz")
 MIN_SCORE = 0.6  # seed faces: all 450 found (lowest 0.67); textures: none above 0.56 (tests/test_faces.py)
 NMS_IOU = 0.3  # overlapping detections are blended, weighted by score (as MediaPipe does)
 # The longer side of the two downscaled copies looked at. The finer one at 384 px finds faces down to about
-# a twentieth of the longer side (a group photo's; at 256 px, a twelfth; tests/test_faces.py measures
+# a twentieth of the longer side (a group photo's; at 256 px, a twelfth; scripts/face_recall.py measures
 # recall by face size) for 2.3 times the cost of one at 256 px.
 COARSE, FINE = 128, 384
 PAD = 128  # mid gray around a downscaled copy (0 after the network's scaling to [-1, 1])

@@ -2,9 +2,10 @@
 
 The model detects traces of a generator. Where an image is too degraded for traces to survive, their
 absence is no evidence of a real photo, so each input regime (read from the header: size, JPEG
-quality, a lossy codec other than JPEG) has its own calibration and its own two thresholds, chosen on out-of-fold predictions so that
-confident errors stay within the target for real and for fake photos separately. A regime whose data
-never allowed a safe "real" has no real threshold: it can say "generated" or "can't tell", never "real".
+quality, a lossy codec other than JPEG) has its own calibration and its own two thresholds, chosen on
+out-of-fold predictions so that confident errors stay within the target for real and for fake photos
+separately. A regime whose data never allowed a safe "real" has no real threshold: it can say
+"generated" or "can't tell", never "real".
 Inputs far from every training image (by the distance of their standardised features) are never judged.
 numpy + standard library only: the page runs this module in Pyodide.
 """

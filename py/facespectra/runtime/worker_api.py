@@ -57,7 +57,7 @@ def explain(data, features, model=None):
 
 
 WARM_UP_SIDE = 1024  # the centre square the extractor takes of any photo at least this large
-WARM_UP_FILE_SIDE = 128  # a small file: decoding, Pillow's plugins and the whole check (one face look), quickly
+WARM_UP_FILE_SIDE = 128  # a small file: decoding, Pillow's plugins and the whole check (one face look)
 
 
 def _noise(side):
