@@ -38,6 +38,7 @@ def parity_files(seed_dir):
             files.append((f"upside-down-{path.name}", encode(upside_down, "JPEG", quality=95)))
         first = Image.open(sorted((seed_dir / "fake").iterdir())[0]).convert("RGB")
         files.append(("seed-fake-512.jpg", encode(first.resize((512, 512), Image.LANCZOS), "JPEG", quality=85)))
+        files.append(("seed-fake-lossy.webp", encode(first, "WEBP", quality=90)))
         files.append(("texture-1024.png", encode(texture(1024, seed=5), "PNG")))
     return files
 
@@ -67,7 +68,8 @@ def test_browser_features_and_probabilities_equal_cpython(app, dist_dir):
         shown = {(r["label"], (r["reason"] or "").split(":")[0]) for r in rows}
         assert {("real", ""), ("fake", ""), ("uncertain", "downscaled or smaller than the photos it learnt from (512 px)"),
                 ("uncertain", "unlike the photos it learnt from"), ("uncertain", "too close to call"),
-                ("uncertain", "too small"), ("uncertain", "no face found")} <= shown, shown
+                ("uncertain", "too small"), ("uncertain", "no face found"),
+                ("uncertain", "lossy WebP compression, which it never learnt from")} <= shown, shown
 
 
 def test_non_image_in_batch_is_an_error_row_and_the_rest_are_classified(app):
