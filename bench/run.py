@@ -306,7 +306,7 @@ def bench_images(app, images, model, reps):
 
 
 def batch_files(n):
-    """The 100-file batches, by kind: camera-like pictures without a face (always) and, when ../shared
+    """The batches of n files, by kind: camera-like pictures without a face (always) and, when ../shared
     holds the seed faces, n of them (real and generated, alternating), as a visitor checking a folder of
     face photos drops them."""
     out = {"no face": [(f"batch{i:03d}.jpg", encode(camera_like(1024, 1024, 100 + i), "JPEG")) for i in range(n)]}
@@ -485,7 +485,7 @@ def rows(res, visits_only=False):
     """(label, value, unit, target) for the summary table (visits_only: its visit and bytes rows)."""
     out = [("cold start to ready", res["cold_ready_s"], "s", TARGETS["cold_ready_s"]),
            ("warm start to ready", res["warm_ready_s"], "s", TARGETS["warm_ready_s"])]
-    for label, d in res["drops"].items():
+    for label, d in res.get("drops", {}).items():  # .get: runs before these were measured compare too
         for kind in ("cold", "warm"):
             for which in ("first", "next"):
                 out.append((f"{kind} visit: drop -> verdict, {which} file, {label}", d[f"{kind}_{which}_verdict_s"],
@@ -498,7 +498,7 @@ def rows(res, visits_only=False):
         out.append((f"{k} CPython", res["cpython_ms"][k], "ms", None))
         out.append((f"{k} page/CPython", res["ratio"][k], "×", TARGETS["per_image_ratio_1024"] if k == "jpeg1024" else None))
     workers = res.get("page_workers", 1)
-    for kind, b in res["batches"].items():
+    for kind, b in res.get("batches", {}).items():
         out += [(f"batch {res['batch_size']}×1024², {kind}: page ({workers} workers)", b["page_s"], "s", None),
                 (f"batch {res['batch_size']}×1024², {kind}: CLI (facespectra predict)", b["cli_s"], "s", None),
                 (f"batch {kind}: page/CLI", b["ratio"], "×", TARGETS["batch_ratio"])]
@@ -532,12 +532,12 @@ def report(res, old=None):
     print(f"\nfacespectra benchmark {res['when']} @ {res['git']} — {m['cpu']}, {m['cores']} cores, {m['chromium']}")
     print(f"(medians of {res['reps']} repetitions; {res.get('image_reps', res['reps'])} per image size)\n")
     old_rows = {r[0]: r[1] for r in rows(old)} if old else {}
-    head = f"{'measure':40s} {'before':>10s} {'now':>10s}  unit   target" if old else f"{'measure':40s} {'value':>10s}  unit   target"
+    head = f"{'measure':56s} {'before':>10s} {'now':>10s}  unit   target" if old else f"{'measure':56s} {'value':>10s}  unit   target"
     print(head)
     for label, value, unit, target in rows(res):
         before = f"{old_rows[label]:10.3f} " if label in old_rows else (f"{'':10s} " if old else "")
         ok = "" if target is None else (f"≤ {target:g} " + ("ok" if value <= target else "MISSED"))
-        print(f"{label:40s} {before}{value:10.3f}  {unit:5s}  {ok}")
+        print(f"{label:56s} {before}{value:10.3f}  {unit:5s}  {ok}")
     print_stages(res)
     print("\nserved sizes (gzip where the server sends it):")
     for name, s in res["assets_served_bytes"].items():
