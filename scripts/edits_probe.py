@@ -21,8 +21,7 @@ sys.path.insert(0, str(ROOT / "py"))
 
 from facespectra.runtime.classify import classify_bytes  # noqa: E402
 from facespectra.runtime.model import SpectralModel  # noqa: E402
-from facespectra.train.dataset import discover  # noqa: E402
-from facespectra.train.train import split_items  # noqa: E402
+from facespectra.train.train import held_out_items  # noqa: E402
 
 
 def saved(img, fmt="JPEG", **options):
@@ -66,13 +65,6 @@ EDITS = {  # name -> the edited file's bytes from the decoded photo (RGB) and it
 }
 
 
-def held_out(data, model):
-    split = model.provenance["split"]
-    items = discover([data])
-    test = split_items(np.array([it.label for it in items]), split["test_fraction"], split["seed"])
-    return [(it.path, it.label) for it, out in zip(items, test) if out]
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("data", nargs="?", type=Path, default=ROOT.parent / "shared" / "data" / "seed-faces")
@@ -81,7 +73,7 @@ def main(argv=None):
                         help="edits to run (default: all)")
     args = parser.parse_args(argv)
     model = SpectralModel.load(args.weights)
-    photos = [(path.read_bytes(), label) for path, label in held_out(args.data, model)]
+    photos = [(it.path.read_bytes(), it.label) for it in held_out_items(args.data, model.provenance["split"])]
     decoded = [Image.open(io.BytesIO(raw)).convert("RGB") for raw, _ in photos]
     n_real = sum(label == 0 for _, label in photos)
     print(f"{len(photos)} held-out photos ({n_real} real, {len(photos) - n_real} generated)")

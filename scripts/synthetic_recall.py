@@ -20,12 +20,11 @@ sys.path.insert(0, str(ROOT / "py"))
 
 from facespectra.runtime import decode  # noqa: E402
 from facespectra.train.augment import jpeg_bytes, png_bytes  # noqa: E402
-from facespectra.train.dataset import discover  # noqa: E402
 from facespectra.runtime.classify import judge  # noqa: E402
 from facespectra.runtime.inputflags import header_facts  # noqa: E402
 from facespectra.runtime.model import SpectralModel  # noqa: E402
 from facespectra.runtime.spectrum import extract  # noqa: E402
-from facespectra.train.train import split_items  # noqa: E402
+from facespectra.train.train import held_out_items  # noqa: E402
 from facespectra.train.upsamplers import KINDS, synthesise  # noqa: E402
 
 QUALITIES = (0, 95, 85, 75)  # 0: PNG
@@ -33,10 +32,7 @@ SEED = 1000  # network seeds SEED + i: not the trainer's, which come from each f
 
 
 def held_out_reals(data, model):
-    split = model.provenance["split"]
-    items = discover([data])
-    test = split_items(np.array([it.label for it in items]), split["test_fraction"], split["seed"])
-    return [it.path for it, held_out in zip(items, test) if held_out and it.label == 0]
+    return [it.path for it in held_out_items(data, model.provenance["split"]) if it.label == 0]
 
 
 def recall(paths, model, kind, qualities=QUALITIES, stages=1):

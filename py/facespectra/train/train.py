@@ -40,6 +40,14 @@ def split_items(labels, test_fraction, seed):
     return test
 
 
+def held_out_items(data, split):
+    """The items of folder `data` that a weights file's split (its provenance's test_fraction and seed) held
+    out: what scripts evaluate the shipped weights on, never seen in training."""
+    items = discover([data])
+    test = split_items(np.array([it.label for it in items]), split["test_fraction"], split["seed"])
+    return [it for it, out in zip(items, test) if out]
+
+
 def _loss_points(history):
     step = max(1, len(history) // LOSS_POINTS)
     return [float(v) for v in history[::step]]
