@@ -45,7 +45,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "py"), str(ROOT / "tests")]
 
 import build  # noqa: E402
-from conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+from conftest import CHROMIUM, CHROMIUM_ARGS, SEED_DATA  # noqa: E402
 from facespectra.train import featuretable  # noqa: E402
 from facespectra.train.augment import Variant  # noqa: E402
 from facespectra.runtime.classify import classify_bytes  # noqa: E402
@@ -195,7 +195,7 @@ def visit_files(batch_file):
     files a face checker gets; two seed portraits, when ../shared holds them) and camera-like pictures
     without a face (the face finder's worst case: both of its looks)."""
     out = {}
-    seed = ROOT.parent / "shared" / "data" / "seed-faces" / "real"
+    seed = SEED_DATA / "real"
     if seed.is_dir():
         first, nxt = sorted(seed.iterdir())[:2]
         out["portrait"] = (first.read_bytes(), nxt.read_bytes())
@@ -310,9 +310,8 @@ def batch_files(n):
     holds the seed faces, n of them (real and generated, alternating), as a visitor checking a folder of
     face photos drops them."""
     out = {"no face": [(f"batch{i:03d}.jpg", encode(camera_like(1024, 1024, 100 + i), "JPEG")) for i in range(n)]}
-    seed = ROOT.parent / "shared" / "data" / "seed-faces"
-    if seed.is_dir():
-        paths = [p for pair in zip(*(sorted((seed / c).iterdir()) for c in ("real", "fake"))) for p in pair][:n]
+    if SEED_DATA.is_dir():
+        paths = [p for pair in zip(*(sorted((SEED_DATA / c).iterdir()) for c in ("real", "fake"))) for p in pair][:n]
         out["portrait"] = [(f"face{i:03d}.jpg", p.read_bytes()) for i, p in enumerate(paths)]
     return out
 
@@ -407,7 +406,7 @@ def face_images():
     looks) and, when ../shared holds the seed portraits, one portrait (a face filling the frame: one look)."""
     out = {"camera1024 (no face)": encode(camera_like(1024, 1024, 50), "JPEG"),
            "camera4000x3000 (no face)": encode(camera_like(4000, 3000, 51), "JPEG")}
-    seed = ROOT.parent / "shared" / "data" / "seed-faces" / "real"
+    seed = SEED_DATA / "real"
     if seed.is_dir():
         out["seed portrait 1024"] = sorted(seed.iterdir())[0].read_bytes()
     return out

@@ -16,6 +16,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "py"), str(ROOT / "tests")]
 
+from conftest import SEED_DATA  # noqa: E402
 from faces_scenes import matched, no_face_images, portrait, scene  # noqa: E402
 from facespectra.runtime.faces import find_faces  # noqa: E402
 
@@ -44,7 +45,7 @@ def scenes(seed_dir):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("seed_faces", nargs="?", type=Path, default=ROOT.parent / "shared" / "data" / "seed-faces")
+    parser.add_argument("seed_faces", nargs="?", type=Path, default=SEED_DATA)
     parser.add_argument("--fine", nargs="+", type=int, default=[256, 384, 512], help="finer look sizes (px)")
     args = parser.parse_args(argv)
     made = scenes(args.seed_faces)
