@@ -112,9 +112,9 @@ def test_a_picture_without_a_face_has_its_verdict_withheld(model, side, quality)
     data = encode(texture(side, seed=2), "JPEG", quality=quality)
     row = classify_bytes(data, model)
     assert row["faces"] == [] and row["verdict"] == "uncertain"
-    verdict, p_fake, reason = whole_image(data, row, model)
-    assert row["p_fake"] == p_fake and row["label"] in ("real", "fake")
-    assert row["reason"] == (reason if verdict == "uncertain" else facecheck.NO_FACE)
+    _, p_fake, _ = whole_image(data, row, model)
+    assert row["p_fake"] == p_fake and row["label"] == "uncertain"
+    assert row["reason"] == facecheck.NO_FACE  # whatever the whole image's reason: no face wins
 
 
 def test_a_portrait_keeps_the_whole_image_verdict(seed_data, model):

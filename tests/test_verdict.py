@@ -8,7 +8,7 @@ import pytest
 
 from conftest import encode, small_model, texture
 from facespectra.runtime import verdict
-from facespectra.runtime.classify import classify_bytes
+from facespectra.runtime.classify import classify_bytes, judge
 from facespectra.runtime.errors import WeightsError
 from facespectra.runtime.model import SpectralModel
 from facespectra.train import rule as rulefit
@@ -110,7 +110,8 @@ def test_weights_carry_the_rule_and_classify_applies_it(fitted, tmp_path):
     loaded = SpectralModel.loads(json.dumps(model.to_dict()))
     assert loaded.verdict_rule == json.loads(json.dumps(rule))
     row = classify_bytes(encode(texture(200, seed=2), "JPEG", quality=90), loaded)
-    assert row["verdict"] == "uncertain" and "too small" in row["reason"]
+    assert judge(np.array(row["features"]), 200, 90, loaded)[2].startswith("too small")
+    assert (row["verdict"], row["reason"]) == ("uncertain", "no face found")  # a texture: no face wins
 
 
 def test_a_broken_rule_is_refused_with_its_field():
@@ -120,12 +121,10 @@ def test_a_broken_rule_is_refused_with_its_field():
         SpectralModel.from_dict(d)
 
 
-def test_models_without_a_rule_use_the_band_around_their_threshold(jpeg_bytes):
-    model = small_model()
-    row = classify_bytes(jpeg_bytes, model)
-    near = abs(row["p_fake"] - model.threshold) < verdict.BAND
-    # a texture has no face: the verdict the band would give is withheld (runtime/facecheck.py)
-    assert (row["verdict"], row["reason"]) == ("uncertain", verdict.REASONS["close"] if near else "no face found")
+def test_models_without_a_rule_use_the_band_around_their_threshold():
+    t = 0.6
+    assert [verdict.decide_band(t + d, t)[0] for d in (-0.3, -0.05, 0.05, 0.3)] == ["real", "uncertain", "uncertain", "fake"]
+    assert verdict.decide_band(t + 0.05, t)[2] == verdict.REASONS["close"]
 
 
 def test_synthetic_fakes_that_look_real_keep_the_real_threshold_low():

@@ -8,7 +8,7 @@ from .errors import InputError
 from .inputflags import header_facts, input_flags, lossy_codec
 from .facecheck import with_faces
 from .spectrum import extract_with_image
-from .verdict import decide, decide_band, distance
+from .verdict import decide, decide_band, distance, regime
 
 
 def error_row(message):
@@ -18,18 +18,21 @@ def error_row(message):
 
 
 def judge(features, side, quality, model, codec=None):
-    """-> (verdict, p_fake, reason): the weights' fitted rule where they carry one (verdict.py), else the band."""
+    """-> (verdict, p_fake, reason): the weights' fitted rule where they carry one (verdict.py), else the band
+    under the same input regimes (a taught or older model has no evidence that traces survive outside "full")."""
     if model.verdict_rule is None:
-        return decide_band(float(model.predict_proba(features)[0, 1]), model.threshold)
+        return decide_band(float(model.predict_proba(features)[0, 1]), model.threshold,
+                           regime(side, quality, codec), side, quality)
     return decide(float(model.decision_function(features)[0]), side, quality,
                   float(distance(model.standardise(features)[0])), model.verdict_rule, codec)
 
 
 def classify_bytes(data, model):
-    """Bytes -> {"label", "verdict", "p_fake", "reason", "features", "flags", "error"}.
+    """Bytes -> {"label", "verdict", "p_fake", "reason", "features", "flags", "faces", "error"}.
 
-    `label` is the model's side of its threshold ("real", "fake" or "error"); `verdict` adds
-    "uncertain" where the evidence is gone or too weak, with `reason` in words; `p_fake` is calibrated.
+    `verdict` is "real", "fake", or "uncertain" where the evidence is gone or too weak, with `reason` in
+    words; `label` is the same answer (a row carries one: the model's raw side of its threshold beside
+    "uncertain" read as a verdict); `p_fake` is calibrated, or None when there is no usable number.
     `flags` lists inputflags codes for images outside what the model learnt from.
     """
     try:
@@ -39,7 +42,7 @@ def classify_bytes(data, model):
     side, quality = header_facts(data)
     codec = lossy_codec(data)
     verdict, p_fake, reason = judge(feats, side, quality, model, codec)
-    label = "fake" if float(model.predict_proba(feats)[0, 1]) >= model.threshold else "real"
-    row = {"label": label, "verdict": verdict, "p_fake": p_fake, "reason": reason, "features": feats.tolist(),
+    row = {"verdict": verdict, "p_fake": p_fake, "reason": reason, "features": feats.tolist(),
            "flags": input_flags(side, quality, feats, model), "error": None}
-    return with_faces(row, img, model, lambda f, region_side: judge(f, region_side, quality, model, codec))
+    row = with_faces(row, img, model, lambda f, region_side: judge(f, region_side, quality, model, codec))
+    return {"label": row["verdict"], **row}

@@ -63,15 +63,15 @@ def with_faces(row, img, model, judge):
     - faces, none filling the frame: each is checked on its own, and the picture's verdict is the most
       telling of theirs: "fake" if any face is, else "uncertain" if any face is, else "real"; its p_fake
       is the highest of the faces';
-    - no face: verdict "uncertain", reason "no face found" (p_fake stays the whole image's); a picture
-      already uncertain keeps its own reason, which holds whatever it shows (its face count says 0).
+    - no face: verdict "uncertain", reason "no face found" (p_fake stays the whole image's), whatever
+      other reason the picture had: without a face there is nothing the model learnt to judge.
     """
     found = find_faces(img)
     framed = any(fills_frame(f, img.size) for f in found)
     faces = [f if fills_frame(f, img.size) else check_face(img, f, model, judge) for f in found]
     row = {**row, "faces": faces}
     if not faces:
-        return row if row["verdict"] == "uncertain" else {**row, "verdict": "uncertain", "reason": NO_FACE}
+        return {**row, "verdict": "uncertain", "reason": NO_FACE}
     if framed:
         return row
     return {**row, **_summary(faces)}

@@ -7,6 +7,7 @@ config gives 62"), because a half-valid model would give confident nonsense.
 
 import json
 import math
+import sys
 
 import numpy as np
 
@@ -26,15 +27,20 @@ def _vector(d, key, n, *, positive=False):
         raise WeightsError(f"weights: {key} must be a list of numbers")
     if len(value) != n:
         raise WeightsError(f"weights: {key} has {len(value)} values, but the feature config gives {n} features")
+    for i, v in enumerate(value):  # numpy would take true as 1 and "2" as 2
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            raise WeightsError(f"weights: {key}[{i}] is {v!r}, not a number")
     try:
         arr = np.array(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise WeightsError(f"weights: {key} must contain only numbers") from None
+    except OverflowError:
+        raise WeightsError(f"weights: {key} holds an integer too large for a float") from None
     bad = np.flatnonzero(~np.isfinite(arr))
     if bad.size:
         raise WeightsError(f"weights: {key}[{bad[0]}] is not a finite number")
-    if positive and np.any(arr <= 0):
-        raise WeightsError(f"weights: {key}[{int(np.flatnonzero(arr <= 0)[0])}] must be greater than 0")
+    # a denormal scale (1e-310 > 0) makes the standardised features overflow to infinity
+    if positive and np.any(arr < sys.float_info.min):
+        raise WeightsError(f"weights: {key}[{int(np.flatnonzero(arr < sys.float_info.min)[0])}] must be greater "
+                           f"than 0 and at least {sys.float_info.min} (a normal float)")
     return arr
 
 

@@ -32,6 +32,21 @@ GRID_PERIODS = (0, 4, 8, 16)
 # Fields added after the first weights shipped: left out of to_dict() at their defaults, so older
 # weights and cache keys stay byte-identical.
 LATER_FIELDS = {"ring_std": False, "scales": 1, "grid_peaks": 0}
+# Bounds on what a weights file may ask of every check: a 4096² spectrum is already 16 times the shipped
+# 1024² one, and an imported file must not make each check allocate without limit.
+MAX_SIDE = 4096
+MAX_BINS = 4096
+MAX_LOG_SCALE = 1000.0
+MIN_EPS = 1e-30  # log(eps) stays far from float64's limits
+
+
+def _is_int(value):
+    """An integer from JSON (true is no number, though bool is an int in Python)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_real(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and np.isfinite(value)
 
 
 @dataclass(frozen=True)
@@ -74,20 +89,25 @@ class FeatureConfig:
             (self.crop in CROPS, f"crop must be one of {CROPS}"),
             (self.angular in ANGULAR, f"angular must be one of {ANGULAR}"),
             (self.angular == "all" or self.radial == "normalised", f"angular={self.angular!r} needs radial='normalised'"),
+            (isinstance(self.name, str), "name must be a string"),
             (isinstance(self.ring_std, bool), "ring_std must be true or false"),
-            (self.scales in SCALES and isinstance(self.scales, int), f"scales must be one of {SCALES}"),
-            (self.grid_peaks in GRID_PERIODS and isinstance(self.grid_peaks, int),
+            (isinstance(self.drop_first, bool) and isinstance(self.drop_last, bool),
+             "drop_first and drop_last must be true or false"),
+            (self.scales in SCALES and _is_int(self.scales), f"scales must be one of {SCALES}"),
+            (self.grid_peaks in GRID_PERIODS and _is_int(self.grid_peaks),
              f"grid_peaks must be one of {GRID_PERIODS} (0: none)"),
             ((not self.ring_std and self.scales == 1 and not self.grid_peaks) or self.radial == "normalised",
              "ring_std, scales and grid_peaks need radial='normalised'"),
             (self.fft_norm in ("ortho", "backward"), "fft_norm must be 'ortho' or 'backward'"),
-            (isinstance(self.bins, int) and 4 <= self.bins <= 4096, "bins must be an integer from 4 to 4096"),
-            (isinstance(self.resize, int) and (self.resize == 0 or self.resize >= decode.MIN_SIDE),
-             f"resize must be 0 or at least {decode.MIN_SIDE}"),
-            (isinstance(self.max_side, int) and self.max_side >= decode.MIN_SIDE, f"max_side must be at least {decode.MIN_SIDE}"),
+            (_is_int(self.bins) and 4 <= self.bins <= MAX_BINS, f"bins must be an integer from 4 to {MAX_BINS}"),
+            (_is_int(self.resize) and (self.resize == 0 or decode.MIN_SIDE <= self.resize <= MAX_SIDE),
+             f"resize must be 0 or an integer from {decode.MIN_SIDE} to {MAX_SIDE}"),
+            (_is_int(self.max_side) and decode.MIN_SIDE <= self.max_side <= MAX_SIDE,
+             f"max_side must be an integer from {decode.MIN_SIDE} to {MAX_SIDE}"),
             (self.radial != "integer" or self.resize > 0, "radial='integer' needs a fixed resize so the length is fixed"),
-            (np.isfinite(self.log_scale) and self.log_scale > 0 and np.isfinite(self.eps) and self.eps > 0,
-             "log_scale and eps must be positive numbers"),
+            (_is_real(self.log_scale) and 0 < self.log_scale <= MAX_LOG_SCALE,
+             f"log_scale must be a number in (0, {MAX_LOG_SCALE}]"),
+            (_is_real(self.eps) and MIN_EPS <= self.eps <= 1, f"eps must be a number in [{MIN_EPS}, 1]"),
         ]
         for ok, message in checks:
             if not ok:

@@ -10,6 +10,8 @@ Inputs far from every training image (by the distance of their standardised feat
 numpy + standard library only: the page runs this module in Pyodide.
 """
 
+import math
+
 import numpy as np
 
 from .inputflags import LOW_JPEG_QUALITY, SMALL_SIDE  # the regimes' edges are the flags' edges
@@ -61,12 +63,25 @@ def distance(z_features):
     return np.mean(z * z, axis=-1)
 
 
+# A NaN compares false with every threshold, so it would fall through to a confident "real": any
+# non-finite number on the way to a verdict withholds it instead (and p_fake is None, as JSON has no NaN).
+NO_NUMBER = "the model gave no usable number for this image"
+
+
+def withheld(name, side, quality):
+    """The reason for "uncertain" in regime `name` when no threshold was met."""
+    return REASONS["close"] if name == "full" else REASONS[name].format(side=side, quality=quality)
+
+
 def decide(logit, side, quality, dist, rule, codec=None):
     """-> (verdict, calibrated p_fake, reason or None) for one image under a fitted rule."""
     name = regime(side, quality, codec)
     part = rule["regimes"][name]
     a, b = part["platt"]
-    p = float(sigmoid(a * logit + b))
+    z = a * logit + b
+    if not (math.isfinite(z) and math.isfinite(dist)):
+        return "uncertain", None, NO_NUMBER
+    p = float(sigmoid(z))
     if dist > rule["max_distance"]:
         return "uncertain", p, REASONS["unlike"]
     t_fake, t_real = part["t_fake"], part["t_real"]
@@ -74,34 +89,43 @@ def decide(logit, side, quality, dist, rule, codec=None):
         return "fake", p, None
     if t_real is not None and p <= t_real:
         return "real", p, None
-    reason = REASONS["close"] if name == "full" else REASONS[name].format(side=side, quality=quality)
-    return "uncertain", p, reason
+    return "uncertain", p, withheld(name, side, quality)
+
+
+def _is_number(value):
+    """A finite JSON number (bool is an int in Python, and true is no number)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def validate(rule):
     """ValueError naming the problem if a rule from a weights file is not one decide() can apply."""
     if not isinstance(rule, dict) or not isinstance(rule.get("regimes"), dict):
         raise ValueError("verdict_rule must be an object with 'regimes' and 'max_distance'")
-    if not isinstance(rule.get("max_distance"), (int, float)) or not rule["max_distance"] > 0:
-        raise ValueError("verdict_rule.max_distance must be a positive number")
+    if not _is_number(rule.get("max_distance")) or not rule["max_distance"] > 0:
+        raise ValueError("verdict_rule.max_distance must be a positive finite number")
     for name in REGIMES:
         part = rule["regimes"].get(name)
         if not isinstance(part, dict):
             raise ValueError(f"verdict_rule.regimes lacks {name!r}")
         platt = part.get("platt")
-        if not (isinstance(platt, list) and len(platt) == 2 and all(isinstance(v, (int, float)) for v in platt)):
-            raise ValueError(f"verdict_rule.regimes.{name}.platt must be two numbers")
+        if not (isinstance(platt, list) and len(platt) == 2 and all(_is_number(v) for v in platt)):
+            raise ValueError(f"verdict_rule.regimes.{name}.platt must be two finite numbers")
         for key in ("t_fake", "t_real"):
             t = part.get(key)
-            if t is not None and not (isinstance(t, (int, float)) and 0 <= t <= 1):
+            if t is not None and not (_is_number(t) and 0 <= t <= 1):
                 raise ValueError(f"verdict_rule.regimes.{name}.{key} must be null or a number in [0, 1]")
 
 
 BAND = 0.1  # models without a fitted rule (taught in the page, older weights): this close to the threshold
 
 
-def decide_band(p, threshold):
-    """-> (verdict, p_fake, reason) for a model without a fitted rule: uncertain near its threshold."""
+def decide_band(p, threshold, name="full", side=None, quality=None):
+    """-> (verdict, p_fake, reason) for a model without a fitted rule, in regime `name`: uncertain near
+    its threshold, and outside "full" always (it was never shown that its traces survive there)."""
+    if not math.isfinite(p):
+        return "uncertain", None, NO_NUMBER
+    if name != "full":
+        return "uncertain", p, withheld(name, side, quality)
     if abs(p - threshold) < BAND:
         return "uncertain", p, REASONS["close"]
     return ("fake" if p >= threshold else "real"), p, None
