@@ -39,7 +39,8 @@ def loaded_modules(weights_path):
 
 
 def teach(pixels, weights):
-    """The Teach panel's calls: examples' features with their re-saves, a fit, a model switch, a refused one."""
+    """The Teach panel's calls: examples' features with their re-saves, a fit, a model swap (prepared and
+    committed), a refused one (aborted)."""
     import numpy as np
     from PIL import Image
 
@@ -51,8 +52,10 @@ def teach(pixels, weights):
         Image.fromarray(np.roll(pixels, 7 * seed, axis=1)).save(buf, "JPEG")
         examples.append({**json.loads(worker_api.features_json(buf.getvalue())), "label": seed % 2})
     taught = json.loads(worker_api.fit_json(json.dumps({"examples": examples})))
-    worker_api.load_model_json(taught["weights"])
-    worker_api.load_model_json("{")
+    worker_api.prepare_model_json(taught["weights"])
+    worker_api.commit_model()
+    worker_api.prepare_model_json("{")
+    worker_api.abort_model()
     worker_api.load_model(weights)
 
 

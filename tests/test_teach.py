@@ -17,7 +17,7 @@ from PIL import Image
 
 from browser_helpers import drop_files, open_app, results, wait_all_workers, wait_ready
 from conftest import encode, texture
-from facespectra.runtime import fit, worker_api
+from facespectra.runtime import fit, teachrule, verdict, worker_api
 from facespectra.runtime.model import SpectralModel
 from facespectra.runtime.teach import MIN_PER_CLASS, RESAVES, folds_of
 from facespectra.train import logistic
@@ -105,6 +105,34 @@ def test_taught_model_learns_a_new_upsampler_and_reports_its_cv_estimate(shipped
     assert shipped_wrong >= 2
 
 
+def test_taught_model_fits_its_own_rule_where_its_examples_allow(shipped):
+    """Issue 24 item 2: 20 + 20 examples of 384 px, cleanly separated out of fold, give the taught model
+    thresholds of its own for images of their regime ("reduced"), and "can't tell" for every other regime."""
+    real, fake = examples(20)
+    out = worker_api.fit(labelled(shipped, real, fake), model=shipped)
+    rule = SpectralModel.loads(out["weights"]).verdict_rule
+    said = out["report"]["rule"]
+    assert said["fitted"] and set(said["regimes"]) == {"reduced"}
+    part = rule["regimes"]["reduced"]
+    assert 0.5 < part["t_fake"] <= 1 and 0 <= part["t_real"] < 0.5
+    assert said["regimes"]["reduced"]["n_fake"] >= teachrule.BACKING <= said["regimes"]["reduced"]["n_real"]
+    assert all(rule["regimes"][name]["t_fake"] is None is rule["regimes"][name]["t_real"]
+               for name in verdict.REGIMES if name != "reduced")
+    # between its thresholds the evidence is what fell short, not the image's size
+    assert verdict.decide(0.0, SIDE, 90, 0.0, rule) == ("uncertain", 0.5, verdict.REASONS["close"])
+    assert verdict.decide(20.0, SIDE, 90, 0.0, rule)[0] == "fake"
+    assert verdict.decide(20.0, 1024, 90, 0.0, rule)[:2] == ("uncertain", pytest.approx(1.0))  # "full": none taught
+    thumb = worker_api.check(encode(texture(100, seed=9), "PNG"), SpectralModel.loads(out["weights"]))
+    assert thumb["regime"] == "small" and thumb["verdict"] == "uncertain"
+
+
+def test_too_few_examples_leave_the_taught_model_without_a_rule(shipped):
+    real, fake = examples(8)
+    out = worker_api.fit(labelled(shipped, real, fake), model=shipped)
+    assert not out["report"]["rule"]["fitted"] and SpectralModel.loads(out["weights"]).verdict_rule is None
+    assert "no verdict rule" in SpectralModel.loads(out["weights"]).provenance["decision_rule"]
+
+
 def test_few_and_one_sided_examples_are_warned_about_or_refused(shipped):
     real, fake = examples(12)
     few = worker_api.fit(labelled(shipped, real[:12], fake[:MIN_PER_CLASS]), model=shipped)
@@ -125,6 +153,33 @@ def test_examples_that_do_not_separate_or_differ_in_size_are_warned_about(shippe
     assert f"mostly {SIDE} px and the generated ones 128 px" in warnings
 
 
+def _oof(p_real, p_fake, regime="reduced"):
+    """Out-of-fold rows, one per example: -> (p, y, image, regimes, distances) as teach() hands them over."""
+    p = np.array(p_real + p_fake)
+    y = np.array([0] * len(p_real) + [1] * len(p_fake))
+    return p, y, np.arange(len(p)), [regime] * len(p), np.ones(len(p))
+
+
+def test_taught_rule_thresholds_lie_beyond_every_out_of_fold_error():
+    n = teachrule.BACKING
+    real, fake = list(np.linspace(0.01, 0.3, n)), list(np.linspace(0.8, 0.99, n))
+    rule, _ = teachrule.fit_rule(*_oof(real, fake))
+    assert rule["regimes"]["reduced"] == {"platt": [1.0, 0.0], "t_fake": 0.8, "t_real": pytest.approx(0.3)}
+    assert all(rule["regimes"][name]["t_fake"] is None for name in verdict.REGIMES if name != "reduced")
+    # a real example at 0.6 and a generated one at 0.2 push both thresholds past them
+    rule, summary = teachrule.fit_rule(*_oof(real + [0.6], fake + [0.2]))
+    assert rule["regimes"]["reduced"]["t_fake"] == 0.8 and summary["reduced"]["n_fake"] == n
+    below = sum(p < 0.2 for p in real)
+    assert rule["regimes"]["reduced"]["t_real"] is None and summary["reduced"]["n_real"] == below < n
+
+
+def test_no_taught_rule_without_enough_examples_beyond_a_threshold():
+    n = teachrule.BACKING
+    assert teachrule.fit_rule(*_oof([0.1] * (n - 1), [0.9] * (n - 1)))[0] is None  # too few
+    overlap = list(np.linspace(0.05, 0.95, n))
+    assert teachrule.fit_rule(*_oof(overlap, overlap[::-1]))[0] is None  # no side free of errors
+
+
 def test_folds_spread_each_class_evenly():
     labels = [0] * 13 + [1] * 7
     folds = folds_of(labels, 5)
@@ -141,7 +196,7 @@ def test_folds_spread_each_class_evenly():
 def test_a_bad_weights_file_keeps_the_model_in_use(shipped, mutate, message):
     worker_api.load_model(json.dumps(shipped.to_dict()))
     before = worker_api._current
-    answer = json.loads(worker_api.load_model_json(mutate(shipped.to_dict())))
+    answer = json.loads(worker_api.prepare_model_json(mutate(shipped.to_dict())))
     assert message in answer["error"] and worker_api._current is before
 
 

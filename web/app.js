@@ -67,7 +67,7 @@ function onStatus(msg) {
 function onInfo(msg) {
   info = msg;
   queue.maxBytes = msg.max_bytes;
-  table.threshold = msg.calibrated ? 0.5 : msg.threshold;  // where the bar's mark sits
+  table.zones = msg.zones; // each regime's likely real / can't tell / likely generated, for the bars
   table.flagMessages = msg.flag_messages;
 }
 

@@ -18,6 +18,7 @@ export class Pool {
     Object.assign(this, { size, onStatus, onInfo, onNet, onWorkers });
     this.detectors = [];
     this.netCounts = [];
+    this.paused = false;
     for (let i = 0; i < size; i++) this.spawn(i > 0);
   }
 
@@ -68,8 +69,10 @@ export class Pool {
     this.onWorkers(this.readyCount, this.size);
   }
 
-  // A ready worker with nothing to do and not in `taken`, or null.
+  // A ready worker with nothing to do and not in `taken`, or null (always null while a model swap runs:
+  // teach.js sets `paused`, so no file is judged by a worker in the middle of switching).
   idle(taken) {
+    if (this.paused) return null;
     return this.detectors.find((d) => d.state === "ready" && d.pending.size === 0 && !taken.has(d)) || null;
   }
 }

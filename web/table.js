@@ -1,4 +1,5 @@
-// The results table: one row per file, with thumbnail, verdict, probability bar and flags; sort, filter, summary.
+// The results table: one row per file, with thumbnail, verdict (with its reason and, for "can't tell", what the
+// person can do), probability bar with its regime's zones, and flags; sort, filter, summary.
 // File names and messages are always set as text (textContent), never parsed as HTML.
 import { showFaces } from "./faces.js";
 import { dropThumbnail, showThumbnail } from "./thumbs.js";
@@ -6,6 +7,46 @@ import { dropThumbnail, showThumbnail } from "./thumbs.js";
 export const VERDICT_TEXT = {
   real: "Likely real", fake: "Likely generated", uncertain: "Can't tell", error: "Could not check",
 };
+
+// Where a probability falls among its regime's zones ({t_real, t_fake}: info.zones, the rule's thresholds;
+// null where the regime never gives that verdict), as runtime/verdict.py decides before other reasons.
+export function zoneOf(p, zones) {
+  if (zones.t_fake !== null && p >= zones.t_fake) return "fake";
+  if (zones.t_real !== null && p <= zones.t_real) return "real";
+  return "uncertain";
+}
+
+const percent = (x) => `${(100 * x).toFixed(1)}%`;
+
+const ZONE_NAMES = { real: "likely real", uncertain: "can't tell", fake: "likely generated" };
+
+// Each zone's range in words (null: the regime has no such zone), so the zones read without colour.
+function zoneRanges({ t_real, t_fake }) {
+  return {
+    real: t_real === null ? null : `up to ${percent(t_real)}`,
+    uncertain: t_real === null && t_fake === null ? "all of it, for this kind of image"
+      : `${percent(t_real ?? 0)} to ${percent(t_fake ?? 1)}`,
+    fake: t_fake === null ? null : `from ${percent(t_fake)}`,
+  };
+}
+
+// 0–100% generated, split into the regime's three zones, with the row's probability marked on it.
+function probabilityBar(p, zones) {
+  const bar = el("span", "bar");
+  bar.setAttribute("aria-hidden", "true"); // the zone line below says the same in words
+  const edges = [0, zones.t_real ?? 0, zones.t_fake ?? 1, 1];
+  ["real", "uncertain", "fake"].forEach((zone, i) => {
+    const part = el("span", `zone zone-${zone}`);
+    part.style.width = `${100 * Math.max(0, edges[i + 1] - edges[i])}%`; // CSSOM, allowed by style-src 'self'
+    part.dataset.zone = zone;
+    bar.append(part);
+  });
+  const mark = el("span", "mark");
+  mark.style.left = `${100 * p}%`;
+  bar.append(mark);
+  Object.assign(bar.dataset, { tReal: String(zones.t_real), tFake: String(zones.t_fake) });
+  return bar;
+}
 
 // The runtime decides the verdict (runtime/verdict.py, the same rule as the command line).
 export function verdictOf(result) {
@@ -25,7 +66,7 @@ export class ResultsTable {
     this.entries = [];
     this.sortKey = "added";
     this.filter = "all";
-    this.threshold = 0.5;
+    this.zones = {}; // regime -> {t_real, t_fake} of the model in use (worker_api.info)
     this.flagMessages = {};
   }
 
@@ -55,6 +96,7 @@ export class ResultsTable {
 
   finish(entry, result) {
     entry.result = { label: result.label, verdict: result.verdict, reason: result.reason ?? null,
+                     advice: result.advice ?? null, regime: result.regime ?? null,
                      p_fake: result.p_fake ?? null, features: result.features ?? null,
                      flags: result.flags || [], error: result.error || null };
     entry.result.faces = result.faces || []; // runtime/facecheck.py; the CSV export writes their count
@@ -71,22 +113,17 @@ export class ResultsTable {
       row.dataset.reason = entry.result.reason;
       verdictText.after(el("span", "reason", entry.result.reason));
     }
+    if (entry.result.advice) {
+      row.dataset.advice = entry.result.advice;
+      verdictCell.querySelector(".reason, .verdict-text").after(el("span", "advice", entry.result.advice));
+    }
     if (result.label === "error") {
       row.dataset.error = result.error;
       probCell.append(el("span", "error-message", result.error));
     } else {
-      row.dataset.pFake = String(result.p_fake);
       row.dataset.features = JSON.stringify(result.features);
       row.dataset.flags = entry.result.flags.join(" ");
-      const pct = `${(100 * result.p_fake).toFixed(1)}%`;
-      const bar = el("span", "bar");
-      bar.setAttribute("aria-hidden", "true");
-      const fill = el("span", `fill fill-${verdict}`);
-      fill.style.width = pct; // CSSOM, allowed by style-src 'self' (unlike a style attribute)
-      const mark = el("span", "mark");
-      mark.style.left = `${100 * this.threshold}%`;
-      bar.append(fill, mark);
-      probCell.append(el("span", "pct", pct), bar);
+      this.showProbability(row, probCell, entry.result);
       const button = el("button", "explain", "Why?");
       button.type = "button";
       button.append(el("span", "visually-hidden", ` (explain the verdict for ${entry.name})`));
@@ -103,6 +140,21 @@ export class ResultsTable {
     this.applyFilter(entry);
     if (this.sortKey !== "added") this.place(entry);
     this.updateSummary();
+  }
+
+  // The probability with its regime's zones; none for a row without one (no usable face, no usable number).
+  showProbability(row, cell, { p_fake: p, regime }) {
+    if (p === null) return;
+    row.dataset.pFake = String(p);
+    const zones = this.zones[regime] ?? { t_real: null, t_fake: null };
+    const zone = zoneOf(p, zones);
+    row.dataset.regime = regime ?? "";
+    row.dataset.zone = zone;
+    const ranges = zoneRanges(zones);
+    const all = Object.entries(ranges).filter(([, r]) => r).map(([z, r]) => `${ZONE_NAMES[z]}: ${r}`).join("; ");
+    const line = el("span", "zone-text", `in the “${ZONE_NAMES[zone]}” zone (${ranges[zone]})`);
+    line.append(el("span", "visually-hidden", `. Zones for this kind of image: ${all}.`));
+    cell.append(el("span", "pct", percent(p)), probabilityBar(p, zones), line);
   }
 
   remove(entry) {

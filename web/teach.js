@@ -1,6 +1,6 @@
 // The model panel: which model checks now, teaching one on your own examples, importing and exporting
 // weights files, going back to the shipped model. All the work is the workers' (worker_api's
-// features_json, fit_json, load_model_json): the examples never leave this device, and nothing is fetched.
+// features_json, fit_json, prepare_model_json): the examples never leave this device, and nothing is fetched.
 import { download } from "./csv.js";
 import { filesFromDrop } from "./input.js";
 
@@ -12,6 +12,7 @@ const SHIPPED = "the shipped model";
 
 const $ = (sel) => document.querySelector(sel);
 const pct = (x) => `${(100 * x).toFixed(0)}%`;
+const pct1 = (x) => `${(100 * x).toFixed(1)}%`;
 
 function el(tag, text, className) {
   const node = document.createElement(tag);
@@ -20,12 +21,14 @@ function el(tag, text, className) {
   return node;
 }
 
-// Every worker of the pool switches together, so no two files of one batch are judged by different models:
-// one ready worker checks the weights first (a refused file changes nothing), then the others follow, and
-// workers not yet loaded or restarted after a crash load the same weights (Detector.weights).
+// Every worker of the pool switches together or none does, so no two files of one batch are judged by
+// different models. Two phases: each loaded worker prepares the new model beside the one in use (checked,
+// its info made, warmed up: worker_api.prepare_model); only when every one has does each commit, and if any
+// refuses or stops, each drops it and the model in use stays everywhere. No file goes to a worker meanwhile
+// (pool.paused). Workers not loaded yet, or restarted later, load the committed weights (Detector.weights).
 class Models {
-  constructor(pool, { onInfo, isBusy }) {
-    Object.assign(this, { pool, onInfo, isBusy });
+  constructor(pool, { onInfo, isBusy, onWorkerFree }) {
+    Object.assign(this, { pool, onInfo, isBusy, onWorkerFree });
     this.nameEl = $("#model-name");
     this.messageEl = $("#model-message");
     this.restoreButton = $("#model-restore");
@@ -43,19 +46,24 @@ class Models {
     if (this.switching) throw new Error("another model is being loaded");
     if (this.teaching) throw new Error("a model is being taught: wait until it is done");
     if (this.isBusy()) throw new Error("the images being checked must finish first (or cancel the rest)");
-    const first = this.pool.detectors.find((d) => d.state === "ready");
-    if (!first) throw new Error("the detector is not ready yet");
+    if (!this.pool.detectors.some((d) => d.state === "ready")) throw new Error("the detector is not ready yet");
+    const loaded = this.pool.detectors.filter((d) => d.state === "ready" || d.state === "loading");
     this.switching = true;
+    this.pool.paused = true;
     try {
-      const answer = await first.request("model", null, { weights: text });
-      if (answer.error) throw new Error(answer.error);
-      const others = this.pool.detectors.filter((d) => d !== first);
-      for (const d of this.pool.detectors) d.weights = text;
-      // a worker still waiting loads these weights when its turn comes; the others switch now, and one that
-      // fails to (it crashed, or never loaded) loads them when it restarts
-      await Promise.allSettled(others.filter((d) => d.state !== "waiting")
-        .map((d) => d.request("model", null, { weights: text })));
-      const { type, id, ...info } = answer;
+      const answers = await Promise.allSettled(loaded.map((d) => d.request("prepare", null, { weights: text })));
+      const refusal = answers.map((a) => (a.status === "rejected"
+        ? `the detector stopped while preparing it (${a.reason.reason ?? a.reason.message})` : a.value.error))
+        .find(Boolean);
+      if (refusal) {
+        // a worker that stopped restarts with the weights in use: only those that answered drop theirs
+        await Promise.allSettled(loaded.filter((d, i) => answers[i].status === "fulfilled")
+          .map((d) => d.request("abort")));
+        throw new Error(refusal);
+      }
+      for (const d of this.pool.detectors) d.weights = text; // a worker that stops now restarts on the new model
+      await Promise.allSettled(loaded.map((d) => d.request("commit")));
+      const { type, id, ...info } = answers[0].value;
       this.onInfo(info);
       this.nameEl.textContent = name;
       this.nameEl.dataset.kind = kind;
@@ -63,6 +71,8 @@ class Models {
       $("#model-rule").hidden = kind === "shipped" || Boolean(info.calibrated); // a rule of its own: nothing to say
     } finally {
       this.switching = false;
+      this.pool.paused = false;
+      this.onWorkerFree();
     }
   }
 }
@@ -91,15 +101,44 @@ function describeReport(report, names) {
     for (const w of report.warnings) warnings.append(el("li", w));
     box.append(warnings);
   }
+  box.append(describeRule(report.rule));
   box.append(el("p", `The same folds chose the penalty (L2 ${report.l2}, of ${report.l2_search.length} tried), so the `
     + "estimate leans optimistic, the more so the fewer the examples. It describes images like your examples, "
     + "not every generator.", "fine"));
   box.hidden = false;
 }
 
+// Which verdict rule the taught model uses, in words (runtime/teachrule.py fits it from the same folds).
+function describeRule(rule) {
+  const p = el("p", undefined, "teach-rule");
+  p.dataset.testid = "teach-rule";
+  p.dataset.fitted = String(rule.fitted);
+  const parts = Object.values(rule.regimes);
+  if (!rule.fitted) {
+    const enough = parts.some((r) => Math.min(r.examples_real, r.examples_fake) >= rule.min_backing);
+    p.textContent = "Verdicts: no rule of its own. That needs, among images of one size and compression, at least "
+      + `${rule.min_backing} examples of each kind beyond a threshold with no example wrong out of fold; `
+      + (enough ? "here the examples' answers overlap too much. " : `here there are fewer than ${rule.min_backing} of a kind. `)
+      + "So it gives a verdict only for full-size images (1000 px or more on the shorter side), says \"can't tell\" "
+      + "within 10 points of 50%, and answers \"can't tell\" for every other image.";
+    return p;
+  }
+  const said = parts.filter((r) => r.t_fake !== null || r.t_real !== null).map((r) => {
+    const fake = r.t_fake === null ? "never \"likely generated\""
+      : `"likely generated" from ${pct1(r.t_fake)} (${r.n_fake} generated examples lie beyond)`;
+    const real = r.t_real === null ? "never \"likely real\""
+      : `"likely real" up to ${pct1(r.t_real)} (${r.n_real} real examples lie beyond)`;
+    return `for images ${r.words}: ${fake}, ${real}`;
+  });
+  p.textContent = `Verdicts: a rule of its own, fitted on the same out-of-fold answers: ${said.join("; ")}. `
+    + "No example, nor any of its re-saves, was on the wrong side of these out of fold. Between them, and for any "
+    + "other kind of image, it answers \"can't tell\".";
+  return p;
+}
+
 // onWorkerFree: a worker finished a teaching request, so files dropped meanwhile may go to it.
 export function wireTeach({ pool, onInfo, isBusy, onWorkerFree }) {
-  const models = new Models(pool, { onInfo, isBusy });
+  const models = new Models(pool, { onInfo, isBusy, onWorkerFree });
   const sets = { real: [], fake: [] };
   const statusEl = $("#teach-status");
   const startButton = $("#teach-start");
@@ -186,7 +225,7 @@ export function wireTeach({ pool, onInfo, isBusy, onWorkerFree }) {
       setStatus("training", `Fitting and cross-validating on ${usable.length} examples…`);
       progress.removeAttribute("value"); // indeterminate: one Python call
       const payload = JSON.stringify({ examples: usable.map((ex) => ({ label: ex.label, features: ex.result.features,
-                                                                      size: ex.result.size })) });
+                                                                      regimes: ex.result.regimes, size: ex.result.size })) });
       const tFit = performance.now();
       const detector = pool.detectors.find((d) => d.state === "ready");
       if (!detector) throw new Error("the detector stopped; reload the page");

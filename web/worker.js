@@ -1,10 +1,12 @@
 // The detector: Pyodide + the facespectra runtime modules, off the main thread so the page never freezes.
 // Protocol — in: {type: "load", weights} first (weights: a weights file's text, or null for the shipped
 // model), then {type: "classify" | "explain" | "features", id, bytes[, features]}, {type: "fit", id, payload}
-// (the Teach panel's examples as JSON) and {type: "model", id, weights} (switch model; null: the shipped one).
+// (the Teach panel's examples as JSON), and a model swap in two phases: {type: "prepare", id, weights} (null: the
+// shipped one), then {type: "commit", id} or {type: "abort", id} (pool-wide: see teach.js).
 // Out: {type: "status", state, message, loaded, total}, {type: "info", ...} once ready,
 // {type: "result", id, label, p_fake, features, flags, error, ms, received, sent} (for the benchmark: ms in Python; epoch ms), {type: "explanation", id, ...},
-// {type: "features" | "fit" | "model", id, ...} (worker_api's features_json, fit_json, load_model_json; or {error}),
+// {type: "features" | "fit" | "prepare" | "commit" | "abort", id, ...} (worker_api's features_json, fit_json,
+// prepare_model_json: the new model's info; or {error}),
 // {type: "net", count} (requests made after ready) and {type: "fatal", id, message} before closing itself.
 const base = new URL("./", import.meta.url);
 const post = (msg) => self.postMessage(msg);
@@ -75,7 +77,9 @@ async function start(chosenWeights) {
     warmUp: glue.warm_up,
     features: glue.features_json,
     fit: glue.fit_json,
-    useModel: (text) => glue.load_model_json(text ?? weights), // kept in memory: going back fetches nothing
+    prepare: (text) => glue.prepare_model_json(text ?? weights), // kept in memory: going back fetches nothing
+    commit: glue.commit_model,
+    abort: glue.abort_model,
   };
 }
 
@@ -213,8 +217,11 @@ self.onmessage = async (event) => {
       post({ type: "features", id: msg.id, ...JSON.parse(api.features(bytes)) });
     } else if (msg.type === "fit") {
       post({ type: "fit", id: msg.id, ...JSON.parse(api.fit(msg.payload)) });
-    } else if (msg.type === "model") {
-      post({ type: "model", id: msg.id, ...JSON.parse(api.useModel(msg.weights)) });
+    } else if (msg.type === "prepare") {
+      post({ type: "prepare", id: msg.id, ...JSON.parse(api.prepare(msg.weights)) });
+    } else if (msg.type === "commit" || msg.type === "abort") {
+      api[msg.type]();
+      post({ type: msg.type, id: msg.id });
     }
   } catch (err) {
     const error = failed(msg.id, err);

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from .api import SHIPPED_WEIGHTS, Detector
 from .runtime import csvrows
+from .runtime.advice import advice
 
 
 def default_weights():
@@ -52,9 +53,10 @@ PER_FACE_COLUMNS = ("face", "box")
 
 def face_rows(row):
     """--per-face: after a file's row, one row per face found: its path, the face's number (from 1),
-    its box (x0 y0 x1 y1 in image pixels) and, when checked on its own, its verdict, p_fake and reason."""
+    its box (x0 y0 x1 y1 in image pixels) and, when checked on its own, its verdict, p_fake, reason and advice."""
     for i, face in enumerate(row.get("faces") or [], 1):
         own = {k: face.get(k) for k in ("verdict", "p_fake", "reason")}
+        own["advice"] = advice(own["reason"]) if own["verdict"] == "uncertain" else None
         cells = csvrows.csv_cells({"path": row["path"], **own})
         yield cells + [str(i), " ".join(f"{v:.1f}" for v in face["box"])]
 

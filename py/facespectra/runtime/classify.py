@@ -4,6 +4,7 @@ Never raises for a bad file: the row carries label "error" and the message,
 so one broken file in a batch costs only its own row.
 """
 
+from .advice import advice
 from .errors import InputError
 from .inputflags import header_facts, input_flags, lossy_codec
 from .facecheck import with_faces
@@ -13,8 +14,8 @@ from .verdict import decide, decide_band, distance, regime
 
 def error_row(message):
     """The row of a file that could not be classified."""
-    return {"label": "error", "verdict": "error", "p_fake": None, "reason": None, "features": None, "flags": [],
-            "faces": [], "error": message}
+    return {"label": "error", "verdict": "error", "p_fake": None, "reason": None, "regime": None, "advice": None,
+            "features": None, "flags": [], "faces": [], "error": message}
 
 
 def judge(features, side, quality, model, codec=None):
@@ -27,13 +28,20 @@ def judge(features, side, quality, model, codec=None):
                   float(distance(model.standardise(features)[0])), model.verdict_rule, codec)
 
 
+def read_in(side, quality, model, codec=None):
+    """The input regime judge() reads an image in: the page's bar shows that regime's zones."""
+    return regime(side, quality, codec)
+
+
 def classify_bytes(data, model):
     """Bytes -> {"label", "verdict", "p_fake", "reason", "features", "flags", "faces", "error"}.
 
     `verdict` is "real", "fake", or "uncertain" where the evidence is gone or too weak, with `reason` in
     words; `label` is the same answer (a row carries one: the model's raw side of its threshold beside
     "uncertain" read as a verdict); `p_fake` is calibrated, or None when there is no usable number.
-    `flags` lists inputflags codes for images outside what the model learnt from.
+    `flags` lists inputflags codes for images outside what the model learnt from. `regime` is the input
+    regime its p_fake was read in (a face's, when its faces decide), and `advice` what the person can do
+    about a "can't tell" (runtime/advice.py).
     """
     try:
         img, feats = extract_with_image(data, model.config)
@@ -42,7 +50,8 @@ def classify_bytes(data, model):
     side, quality = header_facts(data)
     codec = lossy_codec(data)
     verdict, p_fake, reason = judge(feats, side, quality, model, codec)
-    row = {"verdict": verdict, "p_fake": p_fake, "reason": reason, "features": feats.tolist(),
-           "flags": input_flags(side, quality, feats, model), "error": None}
-    row = with_faces(row, img, model, lambda f, region_side: judge(f, region_side, quality, model, codec))
-    return {"label": row["verdict"], **row}
+    row = {"verdict": verdict, "p_fake": p_fake, "reason": reason, "regime": read_in(side, quality, model, codec),
+           "features": feats.tolist(), "flags": input_flags(side, quality, feats, model), "error": None}
+    row = with_faces(row, img, model, lambda f, region_side: (*judge(f, region_side, quality, model, codec),
+                                                                     read_in(region_side, quality, model, codec)))
+    return {"label": row["verdict"], **row, "advice": advice(row["reason"]) if row["verdict"] == "uncertain" else None}

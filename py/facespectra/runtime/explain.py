@@ -10,12 +10,26 @@ from PIL import Image
 
 from . import decode
 from .spectrum import SECTOR_NAMES, log_spectrum, prepared_gray
+from .verdict import BAND, REGIMES
 
 PICTURE_SIDE = 128
 
 
+def zones(model):
+    """Each regime's {t_real, t_fake}: where the page's bar shows likely real, can't tell and likely
+    generated (None: no such verdict in that regime). A model without a fitted rule answers only in
+    "full", outside a band around its threshold (verdict.decide_band)."""
+    if model.verdict_rule is not None:
+        return {name: {key: model.verdict_rule["regimes"][name][key] for key in ("t_real", "t_fake")}
+                for name in REGIMES}
+    low, high = model.threshold - BAND, model.threshold + BAND
+    band = {"t_real": low if low >= 0 else None, "t_fake": high if high <= 1 else None}
+    return {name: band if name == "full" else {"t_real": None, "t_fake": None} for name in REGIMES}
+
+
 def model_info(model):
-    """The static half of every explanation, sent to the page once: bands, labels, references, threshold.
+    """The static half of every explanation, sent to the page once: bands, labels, references, threshold,
+    and each regime's zones for the probability bar.
 
     "blocks" describes the vector: (kind, scale, angular sector, first index, length) per block; the
     page draws the first block (the full-scale mean profile, on-axis when split) as the spectrum.
@@ -35,6 +49,7 @@ def model_info(model):
             labels += [", ".join(words)] * n
     return {
         "threshold": model.threshold,
+        "zones": zones(model),
         "calibrated": model.verdict_rule is not None,  # p_fake then reads against 0.5
         "frequencies": cfg.frequencies().tolist(),
         "blocks": blocks,

@@ -18,6 +18,8 @@ from .spectrum import features_from_image
 BOX_SHARE = 0.60  # detector box side / aligned portrait side (median over the seed portraits)
 BOX_DROP = 0.19  # box centre below the portrait centre, in box sides (median over the seed portraits)
 NO_FACE = "no face found"
+FACE_TOO_SMALL = "face too small"
+NO_SPECTRUM = "face region has no usable spectrum"
 
 
 def fills_frame(face, size):
@@ -40,20 +42,22 @@ def portrait_region(box, size):
 
 
 def check_face(img, face, model, judge):
-    """One face region's own verdict: {"verdict", "p_fake", "reason", "region"} added to a copy of `face`.
+    """One face region's own verdict: {"verdict", "p_fake", "reason", "regime", "region"} added to a copy of
+    `face`.
 
-    `judge(features, side)` -> (verdict, p_fake, reason) is the caller's rule for a whole image, applied
+    `judge(features, side)` -> (verdict, p_fake, reason, regime) is the caller's rule for a whole image, applied
     to the region as if it were one.
     """
     left, top, side = portrait_region(face["box"], img.size)
     out = {**face, "region": [left, top, left + side, top + side]}
     if side < MIN_SIDE:
-        return {**out, "verdict": "uncertain", "p_fake": None, "reason": f"face too small ({side} px)"}
+        return {**out, "verdict": "uncertain", "p_fake": None, "reason": f"{FACE_TOO_SMALL} ({side} px)",
+                "regime": None}
     feats = features_from_image(img.crop((left, top, left + side, top + side)), model.config)
     if not np.all(np.isfinite(feats)):
-        return {**out, "verdict": "uncertain", "p_fake": None, "reason": "face region has no usable spectrum"}
-    verdict, p_fake, reason = judge(feats, side)
-    return {**out, "verdict": verdict, "p_fake": p_fake, "reason": reason}
+        return {**out, "verdict": "uncertain", "p_fake": None, "reason": NO_SPECTRUM, "regime": None}
+    verdict, p_fake, reason, name = judge(feats, side)
+    return {**out, "verdict": verdict, "p_fake": p_fake, "reason": reason, "regime": name}
 
 
 def with_faces(row, img, model, judge):
@@ -83,7 +87,8 @@ def _summary(faces):
         hits = [i for i, f in enumerate(faces) if f["verdict"] == wanted]
         if hits:
             break
-    p = [f["p_fake"] for f in faces if f["p_fake"] is not None]
+    scored = [f for f in faces if f["p_fake"] is not None]  # the picture's p_fake: the highest, in its face's regime
+    top = max(scored, key=lambda f: f["p_fake"]) if scored else {"p_fake": None, "regime": None}
     n = len(faces)
     first = faces[hits[0]]
     if wanted == "real":
@@ -92,4 +97,4 @@ def _summary(faces):
         reason = f"face {hits[0] + 1} of {n} looks generated" if n > 1 else None
     else:
         reason = f"face {hits[0] + 1} of {n}: {first['reason']}" if n > 1 else first["reason"]
-    return {"verdict": wanted, "p_fake": max(p) if p else None, "reason": reason}
+    return {"verdict": wanted, "p_fake": top["p_fake"], "regime": top["regime"], "reason": reason}

@@ -5,6 +5,8 @@ to show before the model is used. numpy + standard library only: the page runs t
 Folds are drawn by example image, so no image's re-saves fall on both sides of a fold. The estimate
 is read from the out-of-fold probabilities of the originals (the files as given) with the chosen L2;
 the same folds chose it, so with few examples the estimate leans optimistic, and the page says so.
+The same out-of-fold predictions fit the taught model's own verdict rule where the examples allow
+(runtime/teachrule.py); otherwise it has none, and verdict.decide_band answers for it.
 """
 
 import math
@@ -15,9 +17,12 @@ import numpy as np
 
 from . import decode
 from .fit import LogisticRegression, class_reference
+from .inputflags import header_facts, lossy_codec
 from .model import SpectralModel
 from .resave import QUALITIES, qualities_for, resaves
 from .spectrum import extract
+from .teachrule import BACKING, fit_rule
+from .verdict import distance, regime
 
 RESAVES = 8  # per example, as the trainer's AugmentPlan.n_jpeg: 8 of the 9 QUALITIES
 L2_GRID = (1e-3, 1e-2, 1e-1, 1.0)
@@ -37,13 +42,18 @@ class TeachError(ValueError):
 
 
 def example_features(data, config, n_resaves=RESAVES):
-    """One example's bytes -> its feature rows (the file as given, then each re-save), the re-save
-    qualities and the image size. Raises InputError for a file that is not a usable image."""
-    rows = [extract(data, config)]
+    """One example's bytes -> its feature rows (the file as given, then each re-save), each row's input
+    regime (for the taught rule), the re-save qualities and the image size. Raises InputError for a file
+    that is not a usable image."""
     qualities = qualities_for(data, n_resaves)
-    rows += [extract(b, config) for b in resaves(data, qualities)]
-    return {"features": [r.tolist() for r in rows], "qualities": qualities,
-            "size": list(decode.open_image(data).size)}
+    files = [data, *resaves(data, qualities)]
+    return {"features": [extract(b, config).tolist() for b in files], "regimes": [_regime(b) for b in files],
+            "qualities": qualities, "size": list(decode.open_image(data).size)}
+
+
+def _regime(data):
+    """A file's input regime from its header, as classify reads it."""
+    return regime(*header_facts(data), lossy_codec(data))
 
 
 def folds_of(labels, k, seed=0):
@@ -70,12 +80,14 @@ def _balanced_weights(y):
 
 
 def _out_of_fold(X, y, image, folds, k, l2):
-    p = np.empty(len(y))
+    """-> (p_fake, distance from the training rows' scaler) of every row, each from the fold without it."""
+    p, dist = np.empty(len(y)), np.empty(len(y))
     for f in range(k):
         val = folds[image] == f
         clf = LogisticRegression(l2=l2, **SOLVER).fit(X[~val], y[~val])
         p[val] = clf.predict_proba(X[val])[:, 1]
-    return p
+        dist[val] = distance((X[val] - clf.mean_) / clf.scale_)
+    return p, dist
 
 
 def _per_class(y, p):
@@ -130,12 +142,14 @@ def teach(examples, config, *, when=None):
     sw = _balanced_weights(y)
     search, best = [], None
     for l2 in L2_GRID:
-        p = _out_of_fold(X, y, image, folds, k, l2)
+        p, dist = _out_of_fold(X, y, image, folds, k, l2)
         loss = _log_loss(y, p, sw)
         search.append({"l2": l2, "cv_log_loss": round(loss, 6)})
         if best is None or round(loss, 4) <= round(best[1], 4):  # ties go to the stronger penalty
             best = (l2, loss, p)
     l2, _, p_oof = best
+    regimes = [name for e in examples for name in e["regimes"]]
+    rule, rule_summary = fit_rule(p_oof, y, image, regimes, dist)  # a fold's distances do not depend on l2
     yo, po = y[original], p_oof[original]
     per_class = _per_class(yo, po)
     accuracy = (per_class["real"]["accuracy"] + per_class["fake"]["accuracy"]) / 2
@@ -146,6 +160,7 @@ def teach(examples, config, *, when=None):
         "accuracy": accuracy, "per_class": per_class, "confident_errors": confident,
         "resaved_accuracy": (resaved["real"]["accuracy"] + resaved["fake"]["accuracy"]) / 2,
         "folds": k, "l2": l2, "l2_search": search, "n_real": n_real, "n_fake": n_fake,
+        "rule": {"fitted": rule is not None, "regimes": rule_summary, "min_backing": BACKING},
         "warnings": _warnings(n_real, n_fake, accuracy, [e["size"] for e in examples], labels),
     }
     clf = LogisticRegression(l2=l2, **SOLVER).fit(X, y)
@@ -157,11 +172,13 @@ def teach(examples, config, *, when=None):
         "when": when, "n_images": len(rows), "n_real": n_real, "n_fake": n_fake, "n_rows": int(len(y)),
         "augmentation": {"jpeg_resaves": RESAVES, "qualities": list(QUALITIES)},
         "solver": {**clf.get_params(), "n_iter": clf.n_iter_, "converged": bool(clf.converged_)},
-        "decision_rule": f"threshold {THRESHOLD}; no calibration or abstention rule: the page calls a "
-                         "verdict uncertain near the threshold",
+        "decision_rule": (f"its own, from its out-of-fold predictions: per input regime, thresholds beyond which "
+                          f"no example was wrong, each backed by {BACKING} examples or more" if rule is not None else
+                          f"threshold {THRESHOLD}; no verdict rule (too few examples, or they overlap out of fold): "
+                          "uncertain near the threshold, and outside full-size images"),
     }
     metrics = {"cross_validation": {key: report[key] for key in
                                     ("accuracy", "per_class", "resaved_accuracy", "folds", "l2", "l2_search")}}
     model = SpectralModel(config, clf.mean_, clf.scale_, clf.coef_, clf.intercept_, THRESHOLD,
-                          metrics=metrics, provenance=provenance, reference=class_reference(X, y))
+                          metrics=metrics, provenance=provenance, reference=class_reference(X, y), verdict_rule=rule)
     return model, report

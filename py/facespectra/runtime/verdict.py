@@ -68,9 +68,13 @@ def distance(z_features):
 NO_NUMBER = "the model gave no usable number for this image"
 
 
-def withheld(name, side, quality):
-    """The reason for "uncertain" in regime `name` when no threshold was met."""
-    return REASONS["close"] if name == "full" else REASONS[name].format(side=side, quality=quality)
+def withheld(name, side, quality, decides=False):
+    """The reason for "uncertain" in regime `name` when no threshold was met: in a regime that gives both
+    verdicts (`decides`: "full", or one of a taught model's own rule) the evidence fell short, elsewhere
+    the input is why."""
+    if name == "full" or decides:
+        return REASONS["close"]
+    return REASONS[name].format(side=side, quality=quality)
 
 
 def decide(logit, side, quality, dist, rule, codec=None):
@@ -89,7 +93,7 @@ def decide(logit, side, quality, dist, rule, codec=None):
         return "fake", p, None
     if t_real is not None and p <= t_real:
         return "real", p, None
-    return "uncertain", p, withheld(name, side, quality)
+    return "uncertain", p, withheld(name, side, quality, t_fake is not None and t_real is not None)
 
 
 def _is_number(value):

@@ -1,8 +1,11 @@
 """The only Python functions web/worker.js calls, so the glue between JavaScript and the runtime exists
 once: the CLI, the Python API and scripts/runtime_probe.py call these same functions.
 
-The worker holds one model at a time (`load_model` replaces it); the `*_json` twins are what crosses
-into JavaScript, where JSON keeps None as null and costs less than converting proxies.
+The worker holds one model at a time (`load_model` replaces it). The page swaps models in two phases so
+that all its workers switch together or none does: each worker prepares the new model beside the one in
+use (`prepare_model`: checked, its info made, warmed up), and only when every worker has, each commits
+(`commit_model`); otherwise each drops it (`abort_model`). The `*_json` twins are what crosses into
+JavaScript, where JSON keeps None as null and costs less than converting proxies.
 """
 
 import io
@@ -22,6 +25,7 @@ from .spectrum import features_from_image
 from .teach import TeachError, example_features, teach
 
 _current = None
+_prepared = None  # a swap's model, between prepare_model and commit_model or abort_model
 
 
 def _bytes(data):
@@ -113,14 +117,44 @@ def explain_json(data, features_json):
     return json.dumps(explain(data, json.loads(features_json)))
 
 
-def load_model_json(weights_text):
-    """Like load_model, for the page's model switch: the new model's info, or {"error"} with the
-    weights check's message, and then the model in use stays."""
+def prepare_model(weights_text):
+    """Phase one of a swap: the new model checked and made ready beside the one in use -> its info.
+
+    Raises WeightsError for a file the weights check refuses, or whatever its info or warm-up raises;
+    either way the model in use is untouched, and nothing is kept."""
+    global _prepared
+    _prepared = None
+    model = SpectralModel.loads(weights_text)
+    answer = info(model)
+    for step in range(len(WARM_UP_STEPS)):
+        warm_up(step, model)
+    _prepared = model
+    return answer
+
+
+def commit_model():
+    """Phase two: the prepared model becomes the worker's model."""
+    global _current, _prepared
+    if _prepared is None:
+        raise RuntimeError("no model was prepared")
+    _current, _prepared = _prepared, None
+
+
+def abort_model():
+    """The swap is off (another worker could not prepare): the prepared model is dropped."""
+    global _prepared
+    _prepared = None
+
+
+def prepare_model_json(weights_text):
+    """Like prepare_model, for the page: the new model's info, or {"error"} with the weights check's
+    message (or the failure's) when it cannot be used."""
     try:
-        load_model(weights_text)
+        return json.dumps(prepare_model(weights_text))
     except WeightsError as exc:
         return json.dumps({"error": str(exc)})
-    return info_json()
+    except Exception as exc:  # a file that validates but fails to prepare is refused the same way
+        return json.dumps({"error": f"weights: the model cannot be prepared ({type(exc).__name__}: {exc})"})
 
 
 def features(data, model=None):
