@@ -21,6 +21,7 @@ from test_reliability import HOSTILE_NAMES
 from facespectra.runtime import csvrows
 from facespectra.runtime.classify import classify_bytes
 from facespectra.runtime.explain import model_info
+from facespectra.runtime.facecheck import NO_FACE
 from facespectra.runtime.model import SpectralModel
 
 pytestmark = pytest.mark.browser
@@ -118,8 +119,8 @@ def test_picker_drop_paste_and_folder_traversal(app):
 
 
 def test_flags_cant_tell_with_reasons_thumbnails_and_bars(app, model):
-    """Flags and verdicts from Python: a tiny image and a heavily compressed one are "Can't tell", each
-    with its reason in words (the shipped weights carry a fitted verdict rule), with blob: thumbnails, bars."""
+    """Flags and verdicts from Python: a tiny image and a heavily compressed one are "Can't tell", with the
+    reason in words and their regimes (the shipped weights carry a fitted verdict rule), blob: thumbnails, bars."""
     assert model.verdict_rule is not None
     files = [("tiny.png", encode(texture(100, seed=41), "PNG")),
              ("q20.jpg", encode(texture(1024, seed=42), "JPEG", quality=20))]
@@ -130,16 +131,45 @@ def test_flags_cant_tell_with_reasons_thumbnails_and_bars(app, model):
     assert row("tiny.png").get_attribute("data-flags") == "small"
     assert row("q20.jpg").get_attribute("data-flags") == "heavy-jpeg"
     assert "JPEG compression" in row("q20.jpg").locator(".flag[data-flag=heavy-jpeg]").text_content()
-    for name, words in (("tiny.png", "too small"), ("q20.jpg", "heavy JPEG compression")):
-        r = row(name)
-        assert r.get_attribute("data-label") == "uncertain" and words in r.get_attribute("data-reason")
+    for name, regime in (("tiny.png", "small"), ("q20.jpg", "heavy")):
+        r = row(name)  # textures have no face, and "no face found" wins over the regime's own reason
+        assert r.get_attribute("data-label") == "uncertain" and r.get_attribute("data-reason") == NO_FACE
         assert r.locator(".verdict-text").text_content() == "Can't tell"
-        assert words in r.locator(".reason").text_content()
+        assert r.locator(".reason").text_content() == NO_FACE and r.get_attribute("data-regime") == regime
     row("tiny.png").scroll_into_view_if_needed()
     thumb = row("tiny.png").locator("img.thumb[src^='blob:']")  # made at thumbnail size in view (thumbs.js)
     thumb.wait_for(state="attached", timeout=10_000)
     assert thumb.get_attribute("data-width") == "100"
-    assert row("tiny.png").locator(".bar .fill").evaluate("e => e.style.width").endswith("%")
+    widths = row("tiny.png").locator(".bar .zone").evaluate_all("zs => zs.map(z => [z.dataset.zone, z.style.width])")
+    assert widths == [["real", "0%"], ["uncertain", "100%"], ["fake", "0%"]]  # "small": never a verdict
+
+
+def test_bar_shows_the_regime_zones_cpython_gives_and_advice(app, model):
+    """Issue 23 item 4: the bar is split into its regime's zones, the thresholds CPython's info gives for the
+    regime CPython reads the row in; the zone is said in words; each "can't tell" says what to do."""
+    data = encode(texture(1024, seed=80), "JPEG", quality=92)
+    expected = classify_bytes(data, model)
+    zones = model_info(model)["zones"][expected["regime"]]
+    assert expected["regime"] == "full" and None not in zones.values()  # a regime with both verdicts
+    before = labelled(app)
+    drop_files(app, [("zones.jpg", data)])
+    wait_labelled(app, before + 1)
+    row = app.locator("[data-testid=result]", has=app.locator(".file-name", has_text="zones.jpg")).first
+    assert row.get_attribute("data-regime") == expected["regime"]
+    bar = row.locator(".bar")
+    assert float(bar.get_attribute("data-t-real")) == zones["t_real"]
+    assert float(bar.get_attribute("data-t-fake")) == zones["t_fake"]
+    widths = bar.locator(".zone").evaluate_all("zs => zs.map(z => parseFloat(z.style.width))")
+    edges = [zones["t_real"], zones["t_fake"] - zones["t_real"], 1 - zones["t_fake"]]
+    assert widths == pytest.approx([100 * e for e in edges], abs=1e-3)  # CSS keeps 6 significant digits
+    p = float(row.get_attribute("data-p-fake"))
+    zone = "fake" if p >= zones["t_fake"] else "real" if p <= zones["t_real"] else "uncertain"
+    words = {"real": "likely real", "uncertain": "can't tell", "fake": "likely generated"}[zone]
+    assert row.get_attribute("data-zone") == zone and f"“{words}” zone" in row.locator(".zone-text").text_content()
+    assert f"{100 * zones['t_real']:.1f}%" in row.locator(".zone-text").text_content()  # the zones in words too
+    assert row.get_attribute("data-advice") == expected["advice"] == row.locator(".advice").text_content()
+    assert expected["advice"]  # a picture without a face: "can't tell", with what to do
+    assert serious_axe_violations(app) == []
 
 
 def test_explanation_draws_spectra_bands_and_picture(app, model):

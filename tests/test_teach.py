@@ -219,6 +219,28 @@ def _import(page, name, text):
     return message
 
 
+def _broken_weights(weights, good):
+    """Weights files the page must refuse, each with the words its refusal names (the field): broken, hostile
+    (issue 24: NaN, Infinity, a boolean, a denormal scale, a huge resize) and one that passes the weights
+    check but fails while being prepared (a reference that is no list), which before the two-phase swap
+    left the first worker on it."""
+    scaler = weights["scaler"]
+    return {
+        "broken.json": (good[: len(good) // 2], "not valid JSON"),
+        "v2.json": (json.dumps({**weights, "version": 2}), "version 2 is not supported"),
+        "short.json": (json.dumps({**weights, "coef": weights["coef"][:-1]}), "coef has"),
+        "nan.json": (json.dumps({**weights, "intercept": float("nan")}), "intercept"),
+        "infinity.json": (json.dumps({**weights, "coef": [float("inf")] + weights["coef"][1:]}), "coef[0]"),
+        "boolean.json": (json.dumps({**weights, "threshold": True}), "threshold"),
+        "denormal.json": (json.dumps({**weights, "scaler": {**scaler, "scale": [1e-310] + scaler["scale"][1:]}}),
+                          "scale[0]"),
+        "resize.json": (json.dumps({**weights, "feature_config": {**weights["feature_config"], "resize": 10**6}}),
+                        "resize"),
+        "unprepared.json": (json.dumps({**weights, "intercept": weights["intercept"] + 3,
+                                        "reference": {**weights["reference"], "mean_other": 5}}), "cannot be prepared"),
+    }
+
+
 @pytest.mark.browser
 def test_page_teaches_checks_exports_imports_and_restores(browser, server, tmp_path):
     """Under the real CSP: teach on 40 images made here, check new ones with the taught model, export it,
@@ -243,6 +265,9 @@ def test_page_teaches_checks_exports_imports_and_restores(browser, server, tmp_p
         assert float(status.get_attribute("data-cv-accuracy")) >= 0.9
         report = page.locator("[data-testid=teach-report]").text_content()
         assert "Real photos called real" in report and "Confident errors" in report
+        rule = page.locator("[data-testid=teach-rule]")  # 20 + 20 cleanly separated examples of 384 px
+        assert rule.get_attribute("data-fitted") == "true"
+        assert "a rule of its own" in rule.text_content() and "for images under 1000 px" in rule.text_content()
 
         with page.expect_download() as download:
             page.click("[data-testid=teach-export]")
@@ -280,15 +305,16 @@ def test_page_teaches_checks_exports_imports_and_restores(browser, server, tmp_p
         assert max(gaps.values()) <= 1e-7, gaps
 
         good = exported.read_text()
-        broken = {"broken.json": (good[: len(good) // 2], "not valid JSON"),
-                  "v2.json": (json.dumps({**weights, "version": 2}), "version 2 is not supported"),
-                  "short.json": (json.dumps({**weights, "coef": weights["coef"][:-1]}), "coef has")}
-        for name, (text, expected) in broken.items():
+        for name, (text, expected) in _broken_weights(weights, good).items():
             message = _import(page, name, text)
-            assert message.get_attribute("data-state") == "error" and expected in message.text_content()
+            assert message.get_attribute("data-state") == "error" and expected in message.text_content(), name
             assert page.locator("[data-testid=model-name]").get_attribute("data-kind") == "taught"
-        drop_files(page, [("again.jpg", mixed(1)[0])])
-        assert results(page, len(rows) + 1)[-1]["p_fake"] == rows["mixed00.jpg"]["p_fake"]  # the model kept
+        # every worker kept the taught model: one copy of the same file per worker, checked at once
+        workers = int(page.locator("[data-testid=status]").get_attribute("data-workers").split("/")[0])
+        assert workers >= 2
+        drop_files(page, [(f"again{i}.jpg", mixed(1)[0]) for i in range(workers)])
+        again = results(page, len(rows) + workers)[-workers:]
+        assert [r["p_fake"] for r in again] == [rows["mixed00.jpg"]["p_fake"]] * workers  # the model kept
 
         page.click("[data-testid=model-restore]")
         _model_is(page, "shipped")
