@@ -19,6 +19,7 @@ of Pillow's own leaves `load`.
 
 import contextlib
 import io
+import math
 import struct
 import warnings
 
@@ -35,6 +36,7 @@ MIN_SIDE = 64
 MAX_JPEG_SCANS = 256
 ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF")  # MPO (phone JPEGs) opens through JPEG
 BACKGROUND = 255  # alpha is composited on white, a fixed choice so results never depend on the viewer
+STRIP_ROWS = 256  # rows converted at once (mode conversions run in strips to bound memory)
 
 _ORIENTATION = {
     2: Image.Transpose.FLIP_LEFT_RIGHT,
@@ -169,32 +171,63 @@ def _short(exc):
     return text if len(text) <= 80 else text[:77] + "..."
 
 
+def _strips(img):
+    """The image in horizontal strips of STRIP_ROWS rows -> (top, strip) pairs."""
+    w, h = img.size
+    for top in range(0, h, STRIP_ROWS):
+        yield top, img.crop((0, top, w, min(h, top + STRIP_ROWS)))
+
+
+def _in_strips(img, mode, convert):
+    """`convert` (a per-pixel conversion, so strips give the same pixels as the whole) applied strip by
+    strip into one new image of `mode`: at the 40-MP limit a whole-image conversion keeps several full
+    copies at once (768 MiB for a transparent PNG), a wasm32 worker's out-of-memory."""
+    out = Image.new(mode, img.size)
+    for top, strip in _strips(img):
+        out.paste(convert(strip), (0, top))
+    return out
+
+
+def _on_white(img):
+    """Alpha composited on the fixed BACKGROUND -> "RGB"."""
+    rgba = img.convert("RGBA")
+    return Image.alpha_composite(Image.new("RGBA", rgba.size, (BACKGROUND,) * 4), rgba).convert("RGB")
+
+
+def _top_byte(img):
+    return Image.fromarray((np.asarray(img).astype(np.uint32) >> 8).astype(np.uint8), "L")
+
+
 def _to_8bit(img, sixteen_bit):
     """16-bit images keep their top byte, as Pillow does for 16-bit RGB; 32-bit int and float are stretched.
 
     There is no natural white level for float or 32-bit integer pixels, so those
     are scaled so that their minimum is 0 and their maximum 255. Non-finite pixels
-    are refused rather than guessed.
+    are refused rather than guessed. Both run in strips (see _in_strips).
     """
     if sixteen_bit:
-        arr = np.asarray(img)
-        return Image.fromarray((arr.astype(np.uint32) >> 8).astype(np.uint8), "L")
-    arr = np.array(img, dtype=np.float32)
-    finite = np.isfinite(arr)
-    if not finite.all():
-        raise InputError("image has NaN or infinite pixel values (float image)")
-    del finite
-    lo, hi = float(arr.min()), float(arr.max())
+        return _in_strips(img, "L", _top_byte)
+    lo, hi = math.inf, -math.inf
+    for _, strip in _strips(img):
+        arr = np.asarray(strip, dtype=np.float32)
+        if not np.isfinite(arr).all():
+            raise InputError("image has NaN or infinite pixel values (float image)")
+        lo, hi = min(lo, float(arr.min())), max(hi, float(arr.max()))
     if hi <= lo:
         raise InputError("image is blank: every pixel has the same value")
     if hi - lo < 255.0 / float(np.finfo(np.float32).max):  # stretching it to 0..255 would overflow
         raise InputError("image is blank: its pixel values differ by less than float precision can stretch")
     scale = 255.0 / (hi - lo)
-    arr *= np.float32(scale)
-    arr -= np.float32(lo * scale)
-    np.rint(arr, out=arr)
-    np.clip(arr, 0, 255, out=arr)
-    return Image.fromarray(arr.astype(np.uint8), "L")
+
+    def stretch(strip):
+        arr = np.array(strip, dtype=np.float32)
+        arr *= np.float32(scale)
+        arr -= np.float32(lo * scale)
+        np.rint(arr, out=arr)
+        np.clip(arr, 0, 255, out=arr)
+        return Image.fromarray(arr.astype(np.uint8), "L")
+
+    return _in_strips(img, "L", stretch)
 
 
 def _normalise_mode(img, gray, sixteen_bit):
@@ -202,10 +235,8 @@ def _normalise_mode(img, gray, sixteen_bit):
     if img.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N", "F"):
         img = _to_8bit(img, sixteen_bit)
     elif img.mode == "P" and "transparency" in img.info or img.mode in ("PA", "LA", "RGBA", "RGBa", "La"):
-        rgba = img.convert("RGBA")
-        del img
-        bg = Image.new("RGBA", rgba.size, (BACKGROUND,) * 4)
-        img = Image.alpha_composite(bg, rgba).convert("RGB")
+        target = "L" if gray == "luma" else "RGB"
+        return _in_strips(img, target, lambda strip: _on_white(strip).convert(target))
     target = "L" if gray == "luma" else "RGB"
     return img if img.mode == target else img.convert(target)
 
@@ -243,9 +274,9 @@ def load(data, gray="luma"):
             orientation = _orientation(img)
             sixteen_bit = _is_sixteen_bit(img)
             img.load()
-        if orientation in _ORIENTATION:
-            img = img.transpose(_ORIENTATION[orientation])
         img = _normalise_mode(img, gray, sixteen_bit)
+        if orientation in _ORIENTATION:  # after: a pixel permutation, cheaper on 8 bits than on 32 or 64
+            img = img.transpose(_ORIENTATION[orientation])
     except InputError:
         raise
     except MemoryError:
