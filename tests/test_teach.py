@@ -326,5 +326,24 @@ def test_page_teaches_checks_exports_imports_and_restores(browser, server, tmp_p
         page.wait_for_selector("[data-testid=teach-status][data-state=error]", state="attached", timeout=60_000)
         assert "stopped" in status.text_content()
         assert page.locator("[data-testid=model-name]").get_attribute("data-kind") == "imported"
+
+        # too few examples for a rule of its own: the panel says so, and the model answers "can't tell"
+        # for these 384-px images (outside "full"), all of their bars in the can't-tell zone
+        page.set_input_files("input[data-testid=teach-real]", _file_payload("few-real", real[:6]))
+        page.set_input_files("input[data-testid=teach-fake]", _file_payload("few-fake", fake[:6]))
+        page.click("[data-testid=teach-start]")
+        page.wait_for_selector("[data-testid=teach-status][data-state=done]", state="attached", timeout=120_000)
+        rule = page.locator("[data-testid=teach-rule]")
+        assert rule.get_attribute("data-fitted") == "false" and "no rule of its own" in rule.text_content()
+        page.click("[data-testid=teach-use]")
+        _model_is(page, "taught")
+        assert page.locator("[data-testid=model-rule]").is_visible()
+        before = page.locator("[data-testid=result]").count()
+        drop_files(page, [("few-check.jpg", new_fake[0])])
+        row = page.locator("[data-testid=result]").nth(before)
+        row.locator("xpath=self::*[@data-label]").wait_for(state="attached", timeout=60_000)
+        assert row.get_attribute("data-label") == "uncertain" and row.get_attribute("data-regime") == "reduced"
+        assert row.get_attribute("data-zone") == "uncertain"
+        assert row.locator(".zone").evaluate_all("zs => zs.map(z => z.style.width)") == ["0%", "100%", "0%"]
     finally:
         page.context.close()
