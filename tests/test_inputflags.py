@@ -44,8 +44,14 @@ def test_contributions_add_up_to_the_log_odds_and_the_picture_is_128_square(mode
     data = encode(texture(300, seed=2), "JPEG", quality=90)
     row = classify_bytes(data, model)
     expl = explain_bytes(data, row["features"], model)
-    log_odds = sum(expl["contributions"]) + model.intercept  # the model's own, before the verdict's calibration
-    assert abs(log_odds - float(model.decision_function(row["features"])[0])) < 1e-9
+    assert len(expl["contributions"]) == model.config.n_features
+    # one band weighted (coefficient 3, mean 1, scale 2): only it contributes, 3 × (x − 1) / 2, worked by hand
+    k = 5
+    one = SpectralModel(model.config, np.ones(model.config.n_features), np.full(model.config.n_features, 2.0),
+                        np.eye(model.config.n_features)[k] * 3.0, 0.0)
+    got = explain_bytes(data, row["features"], one)["contributions"]
+    assert got[k] == pytest.approx(3.0 * (row["features"][k] - 1.0) / 2.0)
+    assert [v for i, v in enumerate(got) if i != k] == [0.0] * (model.config.n_features - 1)
     assert len(base64.b64decode(expl["picture"])) == expl["side"] ** 2 == 128 * 128
     info = model_info(model)
     assert len(info["frequencies"]) == model.config.n_features and set(info["reference"]) >= {"mean_real", "mean_fake"}

@@ -27,25 +27,26 @@ def parity_files(seed_dir):
         ("upsampled.png", encode(texture(256, seed=5, upsample=4), "PNG")),
         ("wide.png", encode(texture(300, seed=6).resize((300, 180)), "PNG")),
     ]
-    if seed_dir is not None:
-        from PIL import Image
+    from PIL import Image
 
-        for cls in ("real", "fake"):
-            for path in sorted((seed_dir / cls).iterdir())[:4]:
-                files.append((f"seed-{cls}-{path.name}", path.read_bytes()))
-        for path in sorted((seed_dir / "real").iterdir())[:4]:  # upside down: the detector finds no face
-            upside_down = Image.open(path).convert("RGB").rotate(180)
-            files.append((f"upside-down-{path.name}", encode(upside_down, "JPEG", quality=95)))
-        first = Image.open(sorted((seed_dir / "fake").iterdir())[0]).convert("RGB")
-        files.append(("seed-fake-512.jpg", encode(first.resize((512, 512), Image.LANCZOS), "JPEG", quality=85)))
-        files.append(("seed-fake-lossy.webp", encode(first, "WEBP", quality=90)))
-        files.append(("texture-1024.png", encode(texture(1024, seed=5), "PNG")))
+    for cls in ("real", "fake"):
+        for path in sorted((seed_dir / cls).iterdir())[:4]:
+            files.append((f"seed-{cls}-{path.name}", path.read_bytes()))
+    for path in sorted((seed_dir / "real").iterdir())[:4]:  # upside down: the detector finds no face
+        upside_down = Image.open(path).convert("RGB").rotate(180)
+        files.append((f"upside-down-{path.name}", encode(upside_down, "JPEG", quality=95)))
+    first = Image.open(sorted((seed_dir / "fake").iterdir())[0]).convert("RGB")
+    files.append(("seed-fake-512.jpg", encode(first.resize((512, 512), Image.LANCZOS), "JPEG", quality=85)))
+    files.append(("seed-fake-lossy.webp", encode(first, "WEBP", quality=90)))
+    files.append(("texture-1024.png", encode(texture(1024, seed=5), "PNG")))
     return files
 
 
 def test_browser_features_and_probabilities_equal_cpython(app, dist_dir):
     seed_dir = dist_dir.parent.parent / "shared" / "data" / "seed-faces"
-    files = parity_files(seed_dir if (seed_dir / "real").is_dir() else None)
+    if not (seed_dir / "real").is_dir():  # textures alone are all "no face found": no parity worth the name
+        pytest.skip(f"{seed_dir} is not present: page-CPython parity needs the seed portraits")
+    files = parity_files(seed_dir)
     drop_files(app, files)
     rows = results(app, len(files))[-len(files):]
     model = SpectralModel.load(dist_dir / shipped(dist_dir)["weights"])
