@@ -1,8 +1,11 @@
 """Confident errors of the weights' verdicts on the held-out photos after everyday edits: re-saves, other
-formats, turning, light changes, noise, padding, enlarging (the model card's "Everyday edits" table).
+formats, turning, light changes, noise, padding, and the trainer's edits matrix (train/edits.py: crop and
+resize back, enlarge, straighten, down and up, sharpen, noise, tone, and the kinds the rule was never
+fitted on), each drawn per photo as the trainer's conditions draw it (the model card's "Everyday edits").
 
 The photos are the weights' own held-out split (stored in their provenance), real and generated; each
 edit is judged as `facespectra predict` judges a file (runtime.classify.classify_bytes, faces included).
+Each row gives n, the confident errors and their 95% upper bound (train/bounds.py), and coverage.
 
     python scripts/edits_probe.py [DATA] [--weights weights/model.json] [--edits NAME ...]
 """
@@ -21,6 +24,11 @@ sys.path.insert(0, str(ROOT / "py"))
 
 from facespectra.runtime.classify import classify_bytes  # noqa: E402
 from facespectra.runtime.model import SpectralModel  # noqa: E402
+from facespectra.train.augment import apply  # noqa: E402
+from facespectra.train.bounds import upper_bound  # noqa: E402
+from facespectra.train.edits import FITTED, HELD_OUT  # noqa: E402
+from facespectra.train.evaluate import condition_variant  # noqa: E402
+from facespectra.train.featcache import file_hash  # noqa: E402
 from facespectra.train.train import held_out_items  # noqa: E402
 
 
@@ -63,27 +71,39 @@ EDITS = {  # name -> the edited file's bytes from the decoded photo (RGB) and it
     "enlarged ×1.25": lambda img, raw: saved(img.resize((round(img.width * 1.25), round(img.height * 1.25)),
                                                         Image.LANCZOS)),
 }
+# the trainer's edits matrix: name -> condition, drawn per photo from its content hash
+MATRIX = {f"{kind}{' (not fitted on)' if kind in HELD_OUT else ''}": f"edit_{kind}" for kind in FITTED + HELD_OUT}
+
+
+def _cell(errors, n):
+    return f"{errors}/{n} ≤{100 * upper_bound(errors, n):.1f}%"
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("data", nargs="?", type=Path, default=ROOT.parent / "shared" / "data" / "seed-faces")
     parser.add_argument("--weights", type=Path, default=ROOT / "weights" / "model.json")
-    parser.add_argument("--edits", nargs="+", choices=list(EDITS), default=list(EDITS), metavar="NAME",
+    parser.add_argument("--edits", nargs="+", choices=[*EDITS, *MATRIX], default=[*EDITS, *MATRIX], metavar="NAME",
                         help="edits to run (default: all)")
     args = parser.parse_args(argv)
     model = SpectralModel.load(args.weights)
-    photos = [(it.path.read_bytes(), it.label) for it in held_out_items(args.data, model.provenance["split"])]
-    decoded = [Image.open(io.BytesIO(raw)).convert("RGB") for raw, _ in photos]
-    n_real = sum(label == 0 for _, label in photos)
+    items = held_out_items(args.data, model.provenance["split"])
+    photos = [(it.path.read_bytes(), it.label, file_hash(it.path)) for it in items]
+    decoded = [Image.open(io.BytesIO(raw)).convert("RGB") for raw, _, _ in photos]
+    n_real = sum(label == 0 for _, label, _ in photos)
     print(f"{len(photos)} held-out photos ({n_real} real, {len(photos) - n_real} generated)")
-    print(f"{'edit':18s} real called generated / generated called real; verdicts (real photos | generated)")
+    print("| edit | real called generated (95% bound) | generated called real (95% bound) | decided real / generated |")
+    print("| --- | --- | --- | --- |")
     for name in args.edits:
         counts = (Counter(), Counter())
-        for (raw, label), img in zip(photos, decoded):
-            counts[label][classify_bytes(EDITS[name](img, raw), model)["verdict"]] += 1
-        print(f"{name:18s} {counts[0]['fake']} / {counts[1]['real']}; {dict(counts[0])} | {dict(counts[1])}",
-              flush=True)
+        for (raw, label, content_hash), img in zip(photos, decoded):
+            data = (apply(raw, condition_variant(MATRIX[name], content_hash)) if name in MATRIX
+                    else EDITS[name](img, raw))
+            counts[label][classify_bytes(data, model)["verdict"]] += 1
+        n0, n1 = sum(counts[0].values()), sum(counts[1].values())
+        print(f"| {name} | {_cell(counts[0]['fake'], n0)} | {_cell(counts[1]['real'], n1)} "
+              f"| {100 * (counts[0]['real'] + counts[0]['fake']) / n0:.0f}% / "
+              f"{100 * (counts[1]['real'] + counts[1]['fake']) / n1:.0f}% |", flush=True)
     return 0
 
 

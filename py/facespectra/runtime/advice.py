@@ -16,6 +16,8 @@ ADVICE = {
                "resized for the web or a message.",
     "heavy": "Find a less compressed copy: the original file, not one re-saved or sent through a messaging app.",
     "webp": "Find the original JPEG or PNG file.",
+    "resampled": "Find the original file as the camera or the generator saved it, not a copy that was cropped, "
+                 "resized, rotated or straightened.",
     "unlike": "The model knows face portraits like those it learnt from; this picture is unlike them, so treat "
               "the answer as unknown.",
     "close": "No action will make this more certain: treat it as unknown.",

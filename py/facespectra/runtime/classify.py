@@ -4,12 +4,13 @@ Never raises for a bad file: the row carries label "error" and the message,
 so one broken file in a batch costs only its own row.
 """
 
+from . import resampling
 from .advice import advice
 from .errors import InputError
 from .inputflags import header_facts, input_flags, lossy_codec
 from .facecheck import with_faces
 from .spectrum import extract_with_image
-from .verdict import decide, decide_band, distance, regime
+from .verdict import decide, decide_band, distance, is_resampled, regime
 
 
 def error_row(message):
@@ -18,19 +19,26 @@ def error_row(message):
             "features": None, "flags": [], "faces": [], "error": message}
 
 
-def judge(features, side, quality, model, codec=None):
+def judge(features, side, quality, model, codec=None, resampling=None):
     """-> (verdict, p_fake, reason): the weights' fitted rule where they carry one (verdict.py), else the band
     under the same input regimes (a taught or older model has no evidence that traces survive outside "full")."""
     if model.verdict_rule is None:
         return decide_band(float(model.predict_proba(features)[0, 1]), model.threshold,
                            regime(side, quality, codec), side, quality)
     return decide(float(model.decision_function(features)[0]), side, quality,
-                  float(distance(model.standardise(features)[0])), model.verdict_rule, codec)
+                  float(distance(model.standardise(features)[0])), model.verdict_rule, codec, resampling)
 
 
-def read_in(side, quality, model, codec=None):
+def read_in(side, quality, model, codec=None, resampling=None):
     """The input regime judge() reads an image in: the page's bar shows that regime's zones."""
-    return regime(side, quality, codec)
+    return regime(side, quality, codec, is_resampled(resampling, model.verdict_rule))
+
+
+def resampling_score(img, model):
+    """The picture's evidence of resampling (runtime/resampling.py), where the model's rule reads it."""
+    if (model.verdict_rule or {}).get("resampling_threshold") is None:
+        return None
+    return resampling.score(img if img.mode == "L" else img.convert("L"))
 
 
 def classify_bytes(data, model):
@@ -49,9 +57,11 @@ def classify_bytes(data, model):
         return error_row(str(exc))
     side, quality = header_facts(data)
     codec = lossy_codec(data)
-    verdict, p_fake, reason = judge(feats, side, quality, model, codec)
-    row = {"verdict": verdict, "p_fake": p_fake, "reason": reason, "regime": read_in(side, quality, model, codec),
+    score = resampling_score(img, model)
+    verdict, p_fake, reason = judge(feats, side, quality, model, codec, score)
+    row = {"verdict": verdict, "p_fake": p_fake, "reason": reason, "regime": read_in(side, quality, model, codec, score),
            "features": feats.tolist(), "flags": input_flags(side, quality, feats, model), "error": None}
-    row = with_faces(row, img, model, lambda f, region_side: (*judge(f, region_side, quality, model, codec),
-                                                                     read_in(region_side, quality, model, codec)))
+    # a face region is a crop of the same file: resampled when the picture is
+    row = with_faces(row, img, model, lambda f, region_side: (*judge(f, region_side, quality, model, codec, score),
+                                                                     read_in(region_side, quality, model, codec, score)))
     return {"label": row["verdict"], **row, "advice": advice(row["reason"]) if row["verdict"] == "uncertain" else None}

@@ -20,7 +20,8 @@ def zones(model):
     generated (None: no such verdict in that regime). A model without a fitted rule answers only in
     "full", outside a band around its threshold (verdict.decide_band)."""
     if model.verdict_rule is not None:
-        return {name: {key: model.verdict_rule["regimes"][name][key] for key in ("t_real", "t_fake")}
+        none = {"t_real": None, "t_fake": None}  # a regime older weights lack is never read in (verdict.validate)
+        return {name: {key: model.verdict_rule["regimes"].get(name, none)[key] for key in ("t_real", "t_fake")}
                 for name in REGIMES}
     low, high = model.threshold - BAND, model.threshold + BAND
     band = {"t_real": low if low >= 0 else None, "t_fake": high if high <= 1 else None}

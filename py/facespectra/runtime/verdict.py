@@ -1,11 +1,11 @@
 """Three verdicts — real, fake, uncertain — by a rule fitted by cross-validation and stored in the weights.
 
 The model detects traces of a generator. Where an image is too degraded for traces to survive, their
-absence is no evidence of a real photo, so each input regime (read from the header: size, JPEG
-quality, a lossy codec other than JPEG) has its own calibration and its own two thresholds, chosen on
-out-of-fold predictions so that confident errors stay within the target for real and for fake photos
-separately. A regime whose data never allowed a safe "real" has no real threshold: it can say
-"generated" or "can't tell", never "real".
+absence is no evidence of a real photo, so each input regime (from the header: size, JPEG quality, a
+lossy codec other than JPEG; from the pixels: resampled after it was made) has its own calibration and
+its own two thresholds, chosen on out-of-fold predictions so that confident errors stay within the
+target for real and for fake photos separately. A regime whose data never allowed a safe "real" has no
+real threshold: it can say "generated" or "can't tell", never "real".
 Inputs far from every training image (by the distance of their standardised features) are never judged.
 numpy + standard library only: the page runs this module in Pyodide.
 """
@@ -17,13 +17,15 @@ import numpy as np
 from .inputflags import LOW_JPEG_QUALITY, SMALL_SIDE  # the regimes' edges are the flags' edges
 
 FULL_SIDE = 1000  # the training faces are 1024 px: a shorter side under this was made smaller
-REGIMES = ("full", "reduced", "small", "heavy", "webp")
+REGIMES = ("full", "resampled", "reduced", "small", "heavy", "webp")
 
 REASONS = {
     "small": "too small: {side} px on the shorter side, and the traces of a generator need more",
     "reduced": "downscaled or smaller than the photos it learnt from ({side} px): the traces of a generator "
                "may have been resized away",
     "heavy": "heavy JPEG compression (quality about {quality}) wipes out the traces it reads",
+    "resampled": "resized or rotated after it was made: its pixels show the regular traces of resampling, which "
+                 "also erases the traces of a generator",
     "webp": "lossy WebP compression, which it never learnt from: WebP's blocks can look like a generator's "
             "traces",
     "unlike": "unlike the photos it learnt from: its spectrum is far from all of them",
@@ -31,9 +33,10 @@ REASONS = {
 }
 
 
-def regime(side, quality, codec=None):
-    """The input regime of an image from its header: shorter side in pixels, JPEG quality or None, and
-    the lossy codec other than JPEG it was saved with (inputflags.lossy_codec) or None."""
+def regime(side, quality, codec=None, was_resampled=False):
+    """The input regime of an image: shorter side in pixels, JPEG quality or None and the lossy codec other
+    than JPEG it was saved with (inputflags.lossy_codec) or None, all from its header; and whether its pixels
+    show it was resampled after it was made (is_resampled(), which a header cannot tell)."""
     if side < SMALL_SIDE:
         return "small"
     if quality is not None and quality < LOW_JPEG_QUALITY:
@@ -42,7 +45,18 @@ def regime(side, quality, codec=None):
         return "webp"
     if side < FULL_SIDE:
         return "reduced"
+    if was_resampled:
+        return "resampled"
     return "full"
+
+
+def is_resampled(score, rule):
+    """Whether an image's resampling score (runtime/resampling.py) is above the rule's fitted flag; a score
+    that is no number counts as resampled, so it can only withhold."""
+    limit = rule.get("resampling_threshold") if rule else None
+    if limit is None or score is None:
+        return False
+    return not math.isfinite(score) or score > limit
 
 
 def sigmoid(z):
@@ -77,9 +91,10 @@ def withheld(name, side, quality, decides=False):
     return REASONS[name].format(side=side, quality=quality)
 
 
-def decide(logit, side, quality, dist, rule, codec=None):
-    """-> (verdict, calibrated p_fake, reason or None) for one image under a fitted rule."""
-    name = regime(side, quality, codec)
+def decide(logit, side, quality, dist, rule, codec=None, resampling=None):
+    """-> (verdict, calibrated p_fake, reason or None) for one image under a fitted rule; `resampling` is
+    its pixels' resampling score (None: not measured)."""
+    name = regime(side, quality, codec, is_resampled(resampling, rule))
     part = rule["regimes"][name]
     a, b = part["platt"]
     z = a * logit + b
@@ -107,8 +122,13 @@ def validate(rule):
         raise ValueError("verdict_rule must be an object with 'regimes' and 'max_distance'")
     if not _is_number(rule.get("max_distance")) or not rule["max_distance"] > 0:
         raise ValueError("verdict_rule.max_distance must be a positive finite number")
+    flag = rule.get("resampling_threshold")
+    if flag is not None and not _is_number(flag):
+        raise ValueError("verdict_rule.resampling_threshold must be null or a finite number")
     for name in REGIMES:
         part = rule["regimes"].get(name)
+        if name == "resampled" and flag is None and part is None:
+            continue  # weights fitted before the pixels' resampling check: no image is ever read in it
         if not isinstance(part, dict):
             raise ValueError(f"verdict_rule.regimes lacks {name!r}")
         platt = part.get("platt")

@@ -17,6 +17,7 @@ from PIL import Image
 
 from ..runtime import decode
 from ..runtime.resave import QUALITIES, jpeg_bytes
+from .edits import apply_edit
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,7 @@ class Variant:
     upsampler: str = ""  # non-empty: a synthetic fake made by upsamplers.synthesise(image, upsampler, seed, stages)
     seed: int = 0
     stages: int = 1  # the synthetic fake's up-sampling stages (x2 each); means nothing without an upsampler
+    edit: str = ""  # non-empty: an everyday edit (edits.py spec), after the synthesis and before the crop
 
     @property
     def identity(self):
@@ -40,6 +42,8 @@ class Variant:
         fields = asdict(self)
         if not self.upsampler:
             del fields["stages"]  # not part of what a plain variant is
+        if not self.edit:
+            del fields["edit"]  # variants made before edits existed keep their cache keys
         return ",".join(f"{k}={v}" for k, v in fields.items())
 
     def label(self, source_label):
@@ -77,6 +81,8 @@ def apply(data, variant):
         from .upsamplers import synthesise
 
         img = synthesise(img, variant.upsampler, variant.seed, stages=variant.stages)
+    if variant.edit:
+        img = apply_edit(img, variant.edit)
     if variant.crop < 1.0:
         img = crop(img, variant.crop, variant.cx, variant.cy)
     if variant.side:

@@ -1,17 +1,21 @@
 """Metrics in every condition a result must be read in, with coverage and confident errors.
 
 As distributed; both classes re-saved at the same JPEG quality (95, 85, 75, 65), which removes the
-seed data's compression shortcut; web-style (downscaled to 30-80% of the side, then JPEG 60-90); and
-small (a shorter side of 128-256 px). A condition's variant may depend on the image (drawn from its
-content hash), so each image gets its own web-style size and quality.
+seed data's compression shortcut; web-style (downscaled to 30-80% of the side, then JPEG 60-90);
+small (a shorter side of 128-256 px); and one condition per everyday edit (edits.py), each then saved
+at JPEG q70-95, plus synthetic fakes edited so. A condition's variant may depend on the image (drawn
+from its content hash), so each image gets its own web-style size, edit and quality.
 """
 
 import json
+from functools import lru_cache
 
 import numpy as np
 
 from ..runtime.classify import judge
 from .augment import Variant, image_rng
+from .bounds import upper_bound
+from .edits import FITTED, HELD_OUT, QUALITY_RANGE, draw
 
 
 def _fixed(variant):
@@ -28,6 +32,26 @@ def _small(content_hash):
     return Variant(side=int(rng.integers(128, 257)), quality=int(rng.integers(70, 96)))
 
 
+def _site_quality(rng):
+    return int(rng.integers(QUALITY_RANGE[0], QUALITY_RANGE[1] + 1))
+
+
+def _edited(kind, salt):
+    def make(content_hash):
+        rng = image_rng(content_hash, salt)
+        return Variant(edit=draw(kind, rng), quality=_site_quality(rng))
+    return make
+
+
+def _edited_synthetic(content_hash):
+    """A synthetic fake of the image (a generator other than the seed's), then an everyday edit."""
+    from .upsamplers import KINDS
+
+    rng = image_rng(content_hash, 120)
+    return Variant(upsampler=str(rng.choice(KINDS)), seed=int(rng.integers(2**31)), stages=int(rng.integers(1, 4)),
+                   edit=draw(str(rng.choice(FITTED)), rng), quality=_site_quality(rng))
+
+
 # name -> content hash -> Variant
 CONDITIONS = {
     "as_distributed": _fixed(Variant()),
@@ -37,12 +61,22 @@ CONDITIONS = {
     "jpeg_q65": _fixed(Variant(quality=65)),
     "web": _web,
     "small": _small,
+    **{f"edit_{kind}": _edited(kind, 110 + i) for i, kind in enumerate(FITTED + HELD_OUT)},
+    "edit_synthetic": _edited_synthetic,
 }
+# Judged and reported, never fitted on: the rule must hold for edits it never saw.
+HELD_OUT_CONDITIONS = tuple(f"edit_{kind}" for kind in HELD_OUT)
+
+
+@lru_cache(maxsize=None)
+def condition_variant(name, content_hash):
+    """CONDITIONS[name](content_hash), drawn once per image (conditions are asked for on every fold)."""
+    return CONDITIONS[name](content_hash)
 
 
 def condition_variants(content_hash):
     """Every condition's variant of one image (duplicates removed, order kept)."""
-    return list(dict.fromkeys(make(content_hash) for make in CONDITIONS.values()))
+    return list(dict.fromkeys(condition_variant(name, content_hash) for name in CONDITIONS))
 
 
 def auc(y, score):
@@ -88,13 +122,14 @@ def binary_metrics(y, p_fake, threshold=0.5):
 
 def condition_rows(table, items_mask, name):
     """Rows of the chosen items that hold their own variant for condition `name`."""
-    make = CONDITIONS[name]
-    keep = np.array([v == make(table.hashes[i]) for i, v in zip(table.items_idx, table.variants)], dtype=bool)
+    keep = np.array([v == condition_variant(name, table.hashes[i]) for i, v in zip(table.items_idx, table.variants)],
+                    dtype=bool)
     return keep & np.asarray(items_mask)[table.items_idx]
 
 
 def verdict_metrics(y, verdicts):
-    """Coverage (share given a confident verdict) and confident errors per class, of verdict strings."""
+    """Coverage (share given a confident verdict) and confident errors per class, of verdict strings, with
+    n and the 95% upper confidence bound of each error rate (bounds.py)."""
     y, v = np.asarray(y), np.asarray(verdicts)
     n_real, n_fake = int((y == 0).sum()), int((y == 1).sum())
     confident = v != "uncertain"
@@ -107,12 +142,17 @@ def verdict_metrics(y, verdicts):
             "confident_error_real": real_called_fake / max(n_real, 1),
             "confident_error_fake": fake_called_real / max(n_fake, 1),
             "accuracy_when_confident": right / max(int(confident.sum()), 1),
-            "real_called_fake": real_called_fake, "fake_called_real": fake_called_real}
+            "real_called_fake": real_called_fake, "fake_called_real": fake_called_real,
+            "n_real": n_real, "n_fake": n_fake,
+            "bound_error_real": upper_bound(real_called_fake, n_real),
+            "bound_error_fake": upper_bound(fake_called_real, n_fake)}
 
 
-def judge_rows(model, X, sides, qualities):
-    """-> (verdicts, calibrated p_fake) of feature rows with their header facts, as the runtime judges a file."""
-    out = [judge(x, int(s), None if q <= 0 else int(q), model) for x, s, q in zip(X, sides, qualities)]
+def judge_rows(model, X, sides, qualities, resampling):
+    """-> (verdicts, calibrated p_fake) of feature rows with their header facts and resampling scores, as the
+    runtime judges a file."""
+    out = [judge(x, int(s), None if q <= 0 else int(q), model, None, float(r))
+           for x, s, q, r in zip(X, sides, qualities, resampling)]
     return np.array([o[0] for o in out]), np.array([o[1] for o in out])
 
 
@@ -128,22 +168,27 @@ def evaluate_model(model, table, items_mask, config_name):
         p = model.predict_proba(X)[:, 1]
         metrics[name] = binary_metrics(y, p, model.threshold)
         if model.verdict_rule is not None:
-            verdicts, p = judge_rows(model, X, table.sides[rows], table.qualities[rows])
+            verdicts, p = judge_rows(model, X, table.sides[rows], table.qualities[rows], table.resampling[rows])
             metrics[name].update(verdict_metrics(y, verdicts))
         preds[name] = (y, p, table.items_idx[rows])
     return metrics, preds
 
 
+def _errors(m, cls):
+    k, n = (m["real_called_fake"], m["n_real"]) if cls == "real" else (m["fake_called_real"], m["n_fake"])
+    return f"{k} of {n} ({100 * k / max(n, 1):.1f}%; ≤ {100 * m[f'bound_error_{cls}']:.1f}%)"
+
+
 def summary_table(metrics):
-    """Markdown table: one row per condition; coverage and confident errors where a verdict rule applied."""
-    lines = ["| condition | balanced accuracy | AUC | coverage | confident errors real / fake | real / fake |",
+    """Markdown table: one row per condition; coverage and confident errors (count of n, rate, and its 95%
+    upper bound) where a verdict rule applied. Edits the rule was never fitted on are marked."""
+    lines = ["| condition | balanced accuracy | AUC | coverage | real called generated | generated called real |",
              "| --- | --- | --- | --- | --- | --- |"]
     for name, m in metrics.items():
-        cover = f"{100 * m['coverage']:.1f}%" if "coverage" in m else "–"
-        errors = (f"{100 * m['confident_error_real']:.1f}% / {100 * m['confident_error_fake']:.1f}%"
-                  if "coverage" in m else "–")
-        lines.append(f"| {name} | {100 * m['balanced_accuracy']:.1f}% | {m['auc']:.3f} | {cover} | {errors} "
-                     f"| {m['n_real']} / {m['n_fake']} |")
+        label = f"{name} (not fitted on)" if name in HELD_OUT_CONDITIONS else name
+        judged = [f"{100 * m['coverage']:.1f}%", _errors(m, "real"), _errors(m, "fake")] if "coverage" in m else ["–"] * 3
+        scores = [f"{100 * m['balanced_accuracy']:.1f}%", f"{m['auc']:.3f}"] if "auc" in m else ["–"] * 2
+        lines.append(f"| {label} | " + " | ".join(scores + judged) + " |")
     return "\n".join(lines)
 
 

@@ -14,6 +14,7 @@ from tqdm import tqdm
 
 from . import augment
 from ..runtime.errors import InputError
+from ..runtime import decode, resampling
 from ..runtime.inputflags import header_facts
 from .featcache import FeatureCache, entry_key, file_hash
 from ..runtime.spectrum import extract
@@ -22,7 +23,8 @@ from ..runtime.spectrum import extract
 @dataclass
 class FeatureTable:
     """Row r: item index items_idx[r], variant variants[r], label labels[r]; X[name][r] its features;
-    sides[r], qualities[r] its header facts (shorter side, JPEG quality or 0), which the verdict rule reads."""
+    sides[r], qualities[r] its header facts (shorter side, JPEG quality or 0) and resampling[r] its pixels'
+    evidence of resampling (runtime/resampling.py), which the verdict rule reads."""
 
     items: list
     hashes: list
@@ -32,6 +34,7 @@ class FeatureTable:
     X: dict
     sides: np.ndarray
     qualities: np.ndarray
+    resampling: np.ndarray
     skipped: list = field(default_factory=list)  # (path, reason)
 
     def rows(self, items_mask, variant_filter):
@@ -55,7 +58,7 @@ def _task(args):
                 vbytes = augment.apply(data, v)
                 for i, c in enumerate([*configs, None]):
                     if feats[i] is None:
-                        feats[i] = _header_vector(vbytes) if c is None else extract(vbytes, c)
+                        feats[i] = _facts(vbytes) if c is None else extract(vbytes, c)
                         cache.put(keys[i], feats[i])
             except (InputError, OSError) as exc:
                 if v.identity:  # the source itself is unreadable: skip the image
@@ -65,9 +68,10 @@ def _task(args):
     return out, None
 
 
-def _header_vector(data):
+def _facts(data):
+    """What the verdict rule reads besides the features: shorter side, JPEG quality (0: none), resampling."""
     side, quality = header_facts(data)
-    return np.array([side, quality or 0], dtype=np.float64)
+    return np.array([side, quality or 0, resampling.score(decode.load(data))], dtype=np.float64)
 
 
 def build(items, variants_of, configs, *, jobs=None, cache=None, desc="features"):
@@ -105,7 +109,8 @@ def build(items, variants_of, configs, *, jobs=None, cache=None, desc="features"
                         variants=rows_var, labels=np.array(rows_lab, dtype=int),
                         X={n: np.array(feats[n]).reshape(len(rows_item), configs[n].n_features) for n in names},
                         sides=np.array([h[0] for h in headers], dtype=int),
-                        qualities=np.array([h[1] for h in headers], dtype=int), skipped=skipped)
+                        qualities=np.array([h[1] for h in headers], dtype=int),
+                        resampling=np.array([h[2] for h in headers], dtype=np.float64), skipped=skipped)
 
 
 class _Serial:

@@ -117,6 +117,25 @@ def _weights_plot(model):
     return _png(fig)
 
 
+def _coverage_plot(metrics):
+    """Per condition, the share of real and of generated images given a verdict, with the confident errors'
+    95% upper bounds beside it: where the rule answers, and what its answers risk."""
+    names = [n for n, m in metrics.items() if "coverage" in m]
+    fig, (ax, bx) = plt.subplots(1, 2, figsize=(9, 0.3 * len(names) + 1.2), sharey=True)
+    pos = np.arange(len(names))
+    for offset, cls, colour in ((-0.2, "real", "tab:blue"), (0.2, "fake", "tab:red")):
+        ax.barh(pos + offset, [100 * np.nan_to_num(metrics[n][f"coverage_{cls}"]) for n in names], 0.4,
+                color=colour, label=cls)
+        bx.barh(pos + offset, [100 * metrics[n][f"bound_error_{cls}"] if metrics[n][f"n_{cls}"] else 0 for n in names],
+                0.4, color=colour)
+    bx.axvline(1.0, color="k", lw=0.8, ls=":")
+    ax.set(yticks=pos, yticklabels=names, xlabel="decided (%)", xlim=(0, 100), title="Coverage")
+    bx.set(xlabel="confident errors, 95% upper bound (%)", title="Risk (dotted: the 1% promise)")
+    ax.invert_yaxis()
+    ax.legend(fontsize=7)
+    return _png(fig)
+
+
 def _thumb(path):
     """A small PNG of a misclassified image, read through the same validation path as everything else."""
     try:
@@ -153,6 +172,11 @@ def write_report(out_dir, *, title, model, metrics, preds, table, items_mask, co
     cond = metrics["conditions"]
     rows = table.rows(items_mask, lambda v: v.identity)
     sections = [("Metrics per condition", "<pre>" + html.escape(summary_table(cond)) + "</pre>")]
+    if any("coverage" in m for m in cond.values()):
+        sections.append(("Coverage and risk per condition", _img(_coverage_plot(cond), "coverage and risk")))
+    if metrics.get("cv_verdict_rule"):
+        sections.append(("Verdict rule, cross-validated (each fold judged by the rule fitted without it)",
+                         "<pre>" + html.escape(summary_table(metrics["cv_verdict_rule"])) + "</pre>"))
     history = model.provenance.get("loss_history")
     if history:
         sections.append(("Loss curve", _img(_loss_plot(history), "loss curve")))

@@ -3,27 +3,57 @@
 Per input regime: a Platt calibration of the model's log-odds (class-balanced, so p_fake reads as if
 real and generated faces were equally likely), then the lowest p_fake above which calling an image
 generated stays within a target share of the real photos in every condition, and the highest p_fake
-below which calling it real stays within it of the generated ones. The target itself is chosen by
-cross-validation over the folds of those predictions (choose_target): the largest of TARGETS whose rule,
-fitted without a fold and applied to it, keeps confident errors within PROMISE for each class in every
-condition; thresholds fitted right at the promise overshoot it on new images. A regime the data cannot judge (too few
-images of either class) gets no thresholds: it always answers "can't tell"; nor does a side whose
-threshold would answer fewer than MIN_PER_CLASS images rightly. The distance limit is the
+below which calling it real stays within it of the generated ones. The conditions include everyday
+edits (edits.py), except those HELD_OUT_CONDITIONS kept apart to show the rule holds for edits it never
+saw. The "resampled" regime takes the images whose resampling score (runtime/resampling.py) is above a
+flag: a quantile of the unedited photos' scores.
+
+The target share, a margin that moves both thresholds further towards their safe ends (thresholds at
+the farthest wrong image seen are overshot by the next images), and the flag's quantile are chosen by
+cross-validation over the folds of those predictions (choose_rule): each fold is judged by the rule fitted without it, and a choice keeps its promise when,
+in every fitted condition and for each class, the one-sided 95% Clopper-Pearson upper bound of the
+confident-error rate is within PROMISE, or, where a condition has too few images for any count to
+support that (fewer than 299), when it made no confident error at all. Of the choices that keep it, the
+one that decides most images wins. If none keeps it, the regime sides whose thresholds made the errors
+are withheld (no threshold: "can't tell") one at a time until the rest keeps it, and the rule says so
+in "withheld"; the trainer prints them and the model card must state them.
+
+A regime the data cannot judge (too few images of either class) gets no thresholds; nor does a side
+whose threshold would answer fewer than MIN_PER_CLASS images rightly. The distance limit is the
 DISTANCE_QUANTILE of the out-of-fold photos' distances (in every condition, but not the synthetic fakes,
 which are made to differ), so only inputs unlike nearly all of them are refused as "unlike the training
 photos".
 """
 
+import itertools
+from dataclasses import dataclass
+
 import numpy as np
+from tqdm import tqdm
 
-from ..runtime.verdict import REGIMES, decide, regime, sigmoid
-from .evaluate import verdict_metrics
+from ..runtime.verdict import REGIMES, decide, is_resampled, regime, sigmoid
+from .bounds import CONFIDENCE, keeps_promise
+from .evaluate import HELD_OUT_CONDITIONS, verdict_metrics
 
-PROMISE = 0.01  # at most 1% confident errors per class in every condition
-TARGETS = (0.01, 0.0075, 0.005, 0.0025, 0.0)  # fitted error shares tried, most coverage first
+TARGETS = (0.01, 0.005, 0.0025, 0.0)  # fitted error shares tried
+MARGINS = (0.0, 0.5, 1.0, 2.0, 4.0)  # how much further (log-odds) towards the safe end the thresholds move, tried
+FLAG_QUANTILES = (0.8, 0.9, 0.95, 0.99)  # share of unedited photos below the resampling flag, tried
+UNEDITED = ("as_distributed", "jpeg_q95", "jpeg_q85", "jpeg_q75", "jpeg_q65")
 MIN_PER_CLASS = 20  # fewer images of a class in a regime and condition say nothing about its error rate
 DISTANCE_QUANTILE = 0.995
 SYNTHETIC = "synthetic"  # the rows of the validation photos' synthetic fakes (search.cv_score): fakes only
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One choice the cross-validation makes: the fitted error share, the extra margin, the flag's quantile."""
+
+    target: float
+    margin: float
+    quantile: float
+
+
+SETTINGS = [Setting(t, m, q) for q, t, m in itertools.product(FLAG_QUANTILES, TARGETS, MARGINS)]
 
 
 def platt(logits, y, l2=1e-3, iters=100):
@@ -52,19 +82,27 @@ def platt(logits, y, l2=1e-3, iters=100):
     return float(a), float(b)
 
 
-def _threshold(p, wrong_groups, right, bad_side, target):
+def _threshold(p, wrong_groups, right, bad_side, setting):
     """The threshold nearest the safe end that keeps, in every condition, the wrong class's share beyond it
-    within target, and answers at least MIN_PER_CLASS images of the right class (fewer are no evidence).
+    within the setting's target, moved the setting's margin (in log-odds) further towards the safe end; None
+    unless it answers at least MIN_PER_CLASS images of the right class (fewer are no evidence).
     bad_side "fake": t_fake (reals with p >= t are errors); "real": t_real (fakes with p <= t)."""
     candidates = np.unique(np.r_[p, 0.0, 1.0])
     ok = np.ones(len(candidates), dtype=bool)
     for wrong in wrong_groups:  # p of the wrong class in one condition
-        allowed = int(np.floor(target * len(wrong)))
+        allowed = int(np.floor(setting.target * len(wrong)))
         ok &= _beyond(wrong, candidates, bad_side) <= allowed
-    ok &= _beyond(right, candidates, bad_side) >= MIN_PER_CLASS
     if not ok.any():
         return None
-    return float(candidates[ok].min() if bad_side == "fake" else candidates[ok].max())
+    t = float(candidates[ok].min() if bad_side == "fake" else candidates[ok].max())
+    if setting.margin:
+        t = float(sigmoid(_logit(t) + (setting.margin if bad_side == "fake" else -setting.margin)))
+    return t if _beyond(right, np.array([t]), bad_side)[0] >= MIN_PER_CLASS else None
+
+
+def _logit(p):
+    p = min(max(p, 1e-12), 1 - 1e-12)
+    return float(np.log(p / (1 - p)))
 
 
 def _beyond(values, candidates, side):
@@ -75,15 +113,38 @@ def _beyond(values, candidates, side):
     return np.searchsorted(values, candidates, side="right")
 
 
-def fit_rule(rows, target):
-    """rows: {condition: {"y", "logit", "side", "quality", "distance", ...: arrays}} -> the rule for the weights."""
+def _fitted(rows):
+    return {name: r for name, r in rows.items() if name not in HELD_OUT_CONDITIONS}
+
+
+def _regimes(rule_or_flag, r):
+    flag = {"resampling_threshold": rule_or_flag} if not isinstance(rule_or_flag, dict) else rule_or_flag
+    return np.array([regime(int(s), int(q) or None, None, is_resampled(float(x), flag))
+                     for s, q, x in zip(r["side"], r["quality"], r["resampling"])])
+
+
+def resampling_flag(rows, quantile):
+    """The resampling score at `quantile` of the unedited photos (both classes, every unedited condition)."""
+    scores = np.concatenate([rows[n]["resampling"] for n in UNEDITED if n in rows])
+    return float(np.quantile(scores, quantile))
+
+
+def fit_rule(rows, setting, withheld=()):
+    """rows: {condition: {"y", "logit", "side", "quality", "resampling", "distance", ...: arrays}} -> the rule
+    for the weights under a Setting, fitted on every condition but the held-out edits; `withheld`:
+    (regime, side) pairs that get no threshold ("fake": t_fake, "real": t_real)."""
+    rows = _fitted(rows)
     names = list(rows)
-    cat = {k: np.concatenate([rows[n][k] for n in names]) for k in ("y", "logit", "side", "quality", "distance")}
+    cat = {k: np.concatenate([rows[n][k] for n in names]) for k in ("y", "logit", "distance")}
     cond = np.concatenate([[n] * len(rows[n]["y"]) for n in names])
-    reg = np.array([regime(int(s), int(q) or None) for s, q in zip(cat["side"], cat["quality"])])
+    flag = resampling_flag(rows, setting.quantile)
+    reg = np.concatenate([_regimes(flag, rows[n]) for n in names])
     photos = np.concatenate([rows[n]["distance"] for n in names if n != SYNTHETIC])
     rule = {"regimes": {}, "max_distance": float(np.quantile(photos, DISTANCE_QUANTILE)),
-            "target": target, "min_per_class": MIN_PER_CLASS}
+            "resampling_threshold": flag, "resampling_quantile": setting.quantile,
+            "target": setting.target, "margin": setting.margin, "min_per_class": MIN_PER_CLASS,
+            "confidence": CONFIDENCE,
+            "withheld": [list(w) for w in withheld]}
     for name in REGIMES:
         m = reg == name
         y, z = cat["y"][m], cat["logit"][m]
@@ -99,38 +160,84 @@ def fit_rule(rows, target):
                 sel = mc & (y == cls)
                 if sel.sum() >= MIN_PER_CLASS:
                     groups.append(p[sel])
-        rule["regimes"][name] = {"platt": [a, b],
-                                 "t_fake": _threshold(p, reals, p[y == 1], "fake", target) if reals and fakes else None,
-                                 "t_real": _threshold(p, fakes, p[y == 0], "real", target) if reals and fakes else None,
-                                 "n": [int((y == 0).sum()), int((y == 1).sum())]}
+        both = bool(reals and fakes)
+        rule["regimes"][name] = {
+            "platt": [a, b],
+            "t_fake": _threshold(p, reals, p[y == 1], "fake", setting) if both and (name, "fake") not in withheld else None,
+            "t_real": _threshold(p, fakes, p[y == 0], "real", setting) if both and (name, "real") not in withheld else None,
+            "n": [int((y == 0).sum()), int((y == 1).sum())]}
     return rule
 
 
 def _verdicts(rule, r):
-    return np.array([decide(z, int(s), int(q) or None, d, rule)[0]
-                     for z, s, q, d in zip(r["logit"], r["side"], r["quality"], r["distance"])])
+    """-> (verdicts, regimes) of rule rows, as the runtime decides them."""
+    return (np.array([decide(z, int(s), int(q) or None, d, rule, None, float(x))[0]
+                      for z, s, q, d, x in zip(r["logit"], r["side"], r["quality"], r["distance"], r["resampling"])]),
+            _regimes(rule, r))
 
 
 def _subset(rows, keep):
     return {name: {k: v[keep(r)] for k, v in r.items()} for name, r in rows.items()}
 
 
-def cross_validated_metrics(rows, target):
-    """Each fold's rows judged by the rule fitted on the other folds' rows -> {condition: metrics}."""
+def cross_validated(rows, setting, withheld=()):
+    """Each fold's rows judged by the rule fitted on the other folds' rows -> ({condition: metrics},
+    {condition: (verdicts, regimes)}), the held-out edits included."""
     folds = np.unique(np.concatenate([r["fold"] for r in rows.values()]))
     verdicts = {name: np.empty(len(r["y"]), dtype=object) for name, r in rows.items()}
+    regimes = {name: np.empty(len(r["y"]), dtype=object) for name, r in rows.items()}
     for f in folds:
-        rule = fit_rule(_subset(rows, lambda r: r["fold"] != f), target)
+        rule = fit_rule(_subset(rows, lambda r: r["fold"] != f), setting, withheld)
         for name, held in _subset(rows, lambda r: r["fold"] == f).items():
-            verdicts[name][rows[name]["fold"] == f] = _verdicts(rule, held)
-    return {name: verdict_metrics(r["y"], verdicts[name]) for name, r in rows.items()}
+            at = rows[name]["fold"] == f
+            verdicts[name][at], regimes[name][at] = _verdicts(rule, held)
+    metrics = {name: verdict_metrics(r["y"], verdicts[name]) for name, r in rows.items()}
+    return metrics, {name: (verdicts[name], regimes[name]) for name in rows}
 
 
-def choose_target(rows):
-    """-> (target, its cross-validated metrics): the largest of TARGETS keeping PROMISE everywhere."""
-    for target in TARGETS:
-        metrics = cross_validated_metrics(rows, target)
-        worst = max(max(m["confident_error_real"], m["confident_error_fake"]) for m in metrics.values())
-        if worst <= PROMISE:
-            return target, metrics
-    return target, metrics
+def failures(rows, metrics):
+    """The fitted conditions and classes whose cross-validated confident errors break the promise."""
+    out = []
+    for name in _fitted(rows):
+        m = metrics[name]
+        for cls, errors, n in (("real", m["real_called_fake"], m["n_real"]), ("fake", m["fake_called_real"], m["n_fake"])):
+            if n and not keeps_promise(errors, n):
+                out.append((name, cls))
+    return out
+
+
+def _coverage(metrics, rows):
+    """What a choice is ranked by: the mean coverage over the fitted conditions of photos."""
+    return float(np.mean([metrics[n]["coverage"] for n in _fitted(rows) if n != SYNTHETIC]))
+
+
+def choose_rule(rows):
+    """-> (Setting, withheld sides, cross-validated metrics): of SETTINGS, the one that keeps the promise and
+    decides most; if none does, the strictest, with the sides that broke it withheld (see the module)."""
+    best = None
+    for setting in tqdm(SETTINGS, desc="verdict rule", unit="setting", leave=False):
+        metrics, _ = cross_validated(rows, setting)
+        if not failures(rows, metrics) and (best is None or _coverage(metrics, rows) > _coverage(best[2], rows)):
+            best = (setting, (), metrics)
+    if best is not None:
+        return best
+    strictest, withheld = Setting(TARGETS[-1], MARGINS[-1], FLAG_QUANTILES[0]), []
+    while True:
+        metrics, judged = cross_validated(rows, strictest, withheld)
+        failed = failures(rows, metrics)
+        if not failed:
+            return strictest, tuple(withheld), metrics
+        withheld.append(_culprit(rows, judged, failed, withheld))
+
+
+def _culprit(rows, judged, failed, withheld):
+    """The (regime, side) whose threshold made most of the failing confident errors."""
+    counts = {}
+    for name, cls in failed:
+        verdicts, regimes = judged[name]
+        wrong = (rows[name]["y"] == (0 if cls == "real" else 1)) & (verdicts == ("fake" if cls == "real" else "real"))
+        for reg in regimes[wrong]:
+            key = (str(reg), "fake" if cls == "real" else "real")
+            counts[key] = counts.get(key, 0) + 1
+    candidates = {k: v for k, v in counts.items() if k not in withheld}
+    return max(candidates, key=candidates.get)

@@ -114,7 +114,7 @@ def cv_score(table, config_name, params, train_items, is_train_row, folds, k):
 def _rule_rows(clf, table, X, rows, fold):
     """What the verdict rule is fitted on, for the chosen rows of one validation fold."""
     return {"y": table.labels[rows], "fold": np.full(int(rows.sum()), fold), "logit": clf.decision_function(X[rows]),
-            "side": table.sides[rows], "quality": table.qualities[rows],
+            "side": table.sides[rows], "quality": table.qualities[rows], "resampling": table.resampling[rows],
             "distance": distance((X[rows] - clf.mean_) / clf.scale_)}
 
 

@@ -25,7 +25,7 @@ from .featcache import FeatureCache
 from .logistic import LogisticRegression
 from ..runtime.model import SpectralModel
 from .report import write_report
-from .rule import choose_target, fit_rule
+from .rule import choose_rule, fit_rule
 
 LOSS_POINTS = 400
 
@@ -157,13 +157,16 @@ def cmd_train(args):
     }
     rule, cv_rule = None, None
     if results:
-        target, cv_rule = choose_target(results[0]["rule_rows"])
-        rule = fit_rule(results[0]["rule_rows"], target)
-        print(f"verdict rule fitted at {100 * target:g}% confident errors, chosen by cross-validation; each fold "
-              "judged by the rule fitted without it (coverage; confident errors real / fake):")
-        for cond, m in cv_rule.items():
-            print(f"  {cond:15s} {100 * m['coverage']:5.1f}%; {100 * m['confident_error_real']:.1f}% / "
-                  f"{100 * m['confident_error_fake']:.1f}%")
+        rows_for_rule = results[0]["rule_rows"]
+        setting, withheld, cv_rule = choose_rule(rows_for_rule)
+        rule = fit_rule(rows_for_rule, setting, withheld)
+        print(f"verdict rule fitted at {100 * setting.target:g}% confident errors and a margin of {setting.margin:g} "
+              f"log-odds, the resampling flag at the {100 * setting.quantile:g}th percentile of unedited photos, "
+              "chosen by cross-validation; each fold judged by the rule fitted without it:")
+        print(summary_table(cv_rule))
+        for regime_name, side in withheld:
+            print(f"facespectra: warning: no rule kept the promise everywhere: the {regime_name} regime never says "
+                  f"\"likely {'generated' if side == 'fake' else 'real'}\"", file=sys.stderr)
     model = SpectralModel(cfg, clf.mean_, clf.scale_, clf.coef_, clf.intercept_, threshold["value"],
                           provenance=provenance, reference=class_reference(X, y), verdict_rule=rule)
 
@@ -175,7 +178,7 @@ def cmd_train(args):
     if args.report:
         write_report(Path(args.report), title="facespectra training report (held-out split)", model=model,
                      metrics={"weights": str(args.out), "config": name, "params": params, "threshold": threshold,
-                              "conditions": metrics,
+                              "conditions": metrics, "cv_verdict_rule": cv_rule,
                               "skipped": [{"path": p, "reason": r} for p, r in table.skipped]},
                      preds=preds, table=table, items_mask=held_out, config_name=name)
     timings["evaluate_s"] = round(time.time() - t3, 1)
