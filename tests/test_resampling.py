@@ -11,7 +11,7 @@ from PIL import Image
 from facespectra.runtime import decode, resampling, resave
 from facespectra.train import edits
 
-THRESHOLD = 0.5
+THRESHOLD = 4.0  # unedited textures score about 2, their resampled copies 5 and more
 EDITS = ("enlarge:1.250:lanczos", "enlarge:1.500:bicubic", "crop:0.800:0.500:0.500:bicubic", "rotate:5.00:bicubic")
 
 
@@ -71,7 +71,7 @@ def test_small_and_odd_shapes_give_a_finite_score(size):
     rng = np.random.default_rng(sum(size))
     img = Image.fromarray(rng.integers(0, 256, size[::-1], dtype=np.uint8), "L")
     value = resampling.score(img)
-    assert math.isfinite(value) and 0.0 <= value <= 1.0
+    assert math.isfinite(value) and value >= 0.0
 
 
 def test_two_level_and_saturated_pictures_give_a_finite_score():
