@@ -9,6 +9,7 @@ from PIL import Image
 
 from conftest import encode, texture
 from facespectra import cli
+from facespectra.runtime.verdict import REASONS
 
 
 def predict(paths, capsys):
@@ -21,9 +22,21 @@ def portraits(seed_data):
     return {cls: Image.open(sorted((seed_data / cls).iterdir())[0]).convert("RGB") for cls in ("real", "fake")}
 
 
+# Right confident verdicts each class must get among the held-out portraits: far below what a working rule
+# gives (the model card: coverage about 70% as distributed), far above what a rule that always withholds does.
+MIN_RIGHT = 10
+
+
 def test_each_kind_of_cant_tell_and_both_confident_verdicts(portraits, seed_data, tmp_path, capsys):
+    """On the portraits the shipped weights held out (never seen in training): no confident error, and at
+    least MIN_RIGHT right verdicts per class; each kind of "can't tell" with its reason."""
+    from facespectra.runtime.model import SpectralModel
+    from facespectra.train.train import held_out_items
+
     real, fake = portraits["real"], portraits["fake"]
-    files = {f"{cls}-{p.name}": p.read_bytes() for cls in ("real", "fake") for p in sorted((seed_data / cls).iterdir())[:12]}
+    split = SpectralModel.load(cli.default_weights()).provenance["split"]
+    held = held_out_items(seed_data, split)
+    files = {f"{('real', 'fake')[it.label]}-{it.path.name}": it.path.read_bytes() for it in held}
     files |= {
         "tiny.jpg": encode(real.resize((200, 200), Image.LANCZOS), "JPEG", quality=90),
         "web.jpg": encode(fake.resize((512, 512), Image.LANCZOS), "JPEG", quality=85),
@@ -36,12 +49,13 @@ def test_each_kind_of_cant_tell_and_both_confident_verdicts(portraits, seed_data
     verdicts = {name: (r["verdict"], r["reason"]) for name, r in rows.items()}
     for cls, other in (("real", "fake"), ("fake", "real")):
         seeds = [v for name, v in verdicts.items() if name.startswith(f"{cls}-")]
-        assert ("real" if cls == "real" else "fake", "") in seeds  # a confident verdict, without a reason
+        assert sum(v == (cls, "") for v in seeds) >= MIN_RIGHT  # confident verdicts, without a reason
         assert all(v[0] != other for v in seeds)  # and never a confident wrong one
-        # full-size portraits like the training ones: the only reason left to withhold is a close call
-        assert all(v[1].startswith("too close to call") for v in seeds if v[0] == "uncertain")
+        # full-size portraits like the training ones: no input regime withholds, only a close call or a
+        # spectrum unlike the training photos'
+        assert all(v[1] in (REASONS["close"], REASONS["unlike"]) for v in seeds if v[0] == "uncertain"), seeds
     for name, words in (("tiny.jpg", "too small"), ("web.jpg", "downscaled"), ("q20.jpg", "heavy JPEG"),
-                        ("texture.png", "unlike the photos it learnt from")):
+                        ("texture.png", "no face found")):
         assert verdicts[name][0] == "uncertain" and words in verdicts[name][1], (name, verdicts[name])
     for r in rows.values():
         assert 0.0 <= float(r["p_fake"]) <= 1.0
