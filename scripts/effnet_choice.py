@@ -80,7 +80,7 @@ def extract(items, size, gray, cache):
             t = time.perf_counter()
             out = net.stage_outputs(x, tuple(range(1, 9)))
             times.append((time.perf_counter() - t) * 1000)
-            per_condition.append({s: effnet.pooled({s: y}) for s, y in out.items()})
+            per_condition.append({s: effnet.pooled({s: y}, spread=True) for s, y in out.items()})
         rows.append(per_condition)
         if n % 50 == 0:
             print(f"  {size} {gray}: {n}/{len(items)}, {statistics.median(times):.0f} ms", file=sys.stderr)

