@@ -58,8 +58,9 @@ def report(scores, labels, ms, sides):
     unedited = scores[:, 0]
     thresholds = [float(np.quantile(unedited, 1 - r, method="higher")) for r in FLAG_RATES]
     rates = " | ".join(f"flag@{r:.0%} real/fake" for r in FLAG_RATES)
-    print(f"{(labels == 0).sum()} real and {(labels == 1).sum()} generated photos; thresholds flag "
-          f"{', '.join(f'{r:.0%}' for r in FLAG_RATES)} of the unedited photos pooled")
+    print(f"{(labels == 0).sum()} real and {(labels == 1).sum()} generated photos; the score thresholds "
+          f"{', '.join(f'{t:.2f}' for t in thresholds)} flag {', '.join(f'{r:.0%}' for r in FLAG_RATES)} of the "
+          f"unedited photos pooled (unedited median {np.median(unedited):.2f})")
     print(f"| edit kind | AUC real | AUC fake | {rates} |")
     print("|---|---|---|" + "---|" * len(FLAG_RATES))
     for k, kind in enumerate(KINDS):

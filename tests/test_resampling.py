@@ -1,7 +1,7 @@
-"""runtime/resampling.score: enlarged, cropped-and-resized and straightened copies of a picture score above
-a threshold that the picture and its plain JPEG re-saves stay below; blank and tiny pictures give 0.0."""
+"""runtime/resampling.score: enlarged, cropped-and-resized, straightened and down-and-up copies of a picture
+score above a threshold that the picture, its plain JPEG re-saves and its edits without resampling stay
+below; blank and tiny pictures give 0.0."""
 
-import io
 import math
 
 import numpy as np
@@ -12,7 +12,9 @@ from facespectra.runtime import decode, resampling, resave
 from facespectra.train import edits
 
 THRESHOLD = 4.0  # unedited textures score about 2, their resampled copies 5 and more
-EDITS = ("enlarge:1.250:lanczos", "enlarge:1.500:bicubic", "crop:0.800:0.500:0.500:bicubic", "rotate:5.00:bicubic")
+EDITS = ("enlarge:1.250:lanczos", "enlarge:1.500:bicubic", "crop:0.800:0.500:0.500:bicubic", "rotate:5.00:bicubic",
+         "downup:0.700:bicubic")
+NOT_RESAMPLING = ("sharpen:1.50:100", "tone:1.100:0.900:1.100", "noise:3.00:5")
 
 
 def natural_texture(size=1024, seed=0):
@@ -53,6 +55,11 @@ def test_each_resampling_edit_scores_above(picture, spec, quality):
     assert resampling.score(saved_luma(edits.apply_edit(picture, spec), quality)) > THRESHOLD
 
 
+@pytest.mark.parametrize("spec", NOT_RESAMPLING)
+def test_edits_without_resampling_stay_below(picture, spec):
+    assert resampling.score(saved_luma(edits.apply_edit(picture, spec))) < THRESHOLD
+
+
 def test_edits_score_above_the_original_on_other_pictures():
     for seed in (1, 2):
         picture = natural_texture(512, seed)
@@ -83,5 +90,5 @@ def test_two_level_and_saturated_pictures_give_a_finite_score():
 
 def test_deterministic(picture):
     data = resave.jpeg_bytes(edits.apply_edit(picture, EDITS[2]), 85)
-    values = {resampling.score(decode.load(io.BytesIO(data).getvalue(), gray="luma")) for _ in range(3)}
+    values = {resampling.score(decode.load(data, gray="luma")) for _ in range(3)}
     assert len(values) == 1
