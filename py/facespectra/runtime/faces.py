@@ -267,13 +267,15 @@ def find_faces(img, min_score=MIN_SCORE, fine=FINE):
     w, h = img.size
     coarse = _detections(img, COARSE, min_score)
     detections = [coarse]
-    if max(w, h) > COARSE and not any(_fills_frame(b, w, h) for _, b in _blend(*coarse)):
+    # the box clipped to the picture, as returned and as facecheck decides with: a face reaching beyond
+    # the border must not fill the frame here and not there
+    if max(w, h) > COARSE and not any(_fills_frame(_clipped(b, w, h), w, h) for _, b in _blend(*coarse)):
         detections.append(_detections(img, min(fine, max(w, h)), min_score))
     scores = np.concatenate([d[0] for d in detections])
     boxes = np.concatenate([d[1] for d in detections])
     faces = []
     for score, box in _blend(scores, boxes):
-        x0, y0, x1, y1 = np.clip(box, 0, [w, h, w, h]).tolist()
+        x0, y0, x1, y1 = _clipped(box, w, h)
         if x1 - x0 >= 1 and y1 - y0 >= 1:
             faces.append({"box": [x0, y0, x1, y1], "score": score})
     return faces
@@ -285,6 +287,10 @@ def _detections(img, long_side, min_score):
     scores, boxes = run_network(canvas)
     keep = scores > min_score
     return scores[keep], boxes[keep] / scale
+
+
+def _clipped(box, w, h):
+    return np.clip(box, 0, [w, h, w, h]).tolist()
 
 
 def _fills_frame(box, w, h):

@@ -248,19 +248,23 @@ def _hann2d(h, w):
     return hann(h)[:, None] * hann(w)[None, :]
 
 
-def _prepare(img, cfg):
-    """Resize/crop in Pillow (8-bit, cheap) before the float conversion."""
-    if cfg.resize and img.size != (cfg.resize, cfg.resize):
-        img = img.resize((cfg.resize, cfg.resize), Image.BICUBIC)
-    w, h = img.size
+def centre_box(size, cfg):
+    """The box (left, top, right, bottom) of an image of `size` that the extractor reads (after any resize)."""
+    w, h = (cfg.resize, cfg.resize) if cfg.resize else size
     if cfg.crop == "center":
         cw = ch = min(w, h, cfg.max_side)
     else:
         cw, ch = min(w, cfg.max_side), min(h, cfg.max_side)
-    if (cw, ch) != (w, h):
-        left, top = (w - cw) // 2, (h - ch) // 2
-        img = img.crop((left, top, left + cw, top + ch))
-    return img
+    left, top = (w - cw) // 2, (h - ch) // 2
+    return left, top, left + cw, top + ch
+
+
+def _prepare(img, cfg):
+    """Resize/crop in Pillow (8-bit, cheap) before the float conversion."""
+    if cfg.resize and img.size != (cfg.resize, cfg.resize):
+        img = img.resize((cfg.resize, cfg.resize), Image.BICUBIC)
+    box = centre_box(img.size, cfg)
+    return img if box == (0, 0, *img.size) else img.crop(box)
 
 
 def gray_array(img, cfg):
