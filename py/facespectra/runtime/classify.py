@@ -19,19 +19,20 @@ def error_row(message):
             "features": None, "flags": [], "faces": [], "error": message}
 
 
-def judge(features, side, quality, model, codec=None, resampling=None):
+def judge(features, side, quality, model, codec=None, evidence=None):
     """-> (verdict, p_fake, reason): the weights' fitted rule where they carry one (verdict.py), else the band
-    under the same input regimes (a taught or older model has no evidence that traces survive outside "full")."""
+    under the same input regimes (a taught or older model has no evidence that traces survive outside "full").
+    `evidence` is the picture's resampling score (resampling_score), None where the rule reads none."""
     if model.verdict_rule is None:
         return decide_band(float(model.predict_proba(features)[0, 1]), model.threshold,
                            regime(side, quality, codec), side, quality)
     return decide(float(model.decision_function(features)[0]), side, quality,
-                  float(distance(model.standardise(features)[0])), model.verdict_rule, codec, resampling)
+                  float(distance(model.standardise(features)[0])), model.verdict_rule, codec, evidence)
 
 
-def read_in(side, quality, model, codec=None, resampling=None):
+def read_in(side, quality, model, codec=None, evidence=None):
     """The input regime judge() reads an image in: the page's bar shows that regime's zones."""
-    return regime(side, quality, codec, is_resampled(resampling, model.verdict_rule))
+    return regime(side, quality, codec, is_resampled(evidence, model.verdict_rule))
 
 
 def resampling_score(img, model):
