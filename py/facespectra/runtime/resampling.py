@@ -23,8 +23,8 @@ MEDIAN_BINS = 15  # a peak is measured against the median of this many neighbour
 
 def score(img):
     """Decoded 8-bit luma image (Pillow mode "L") -> evidence that it was resampled after it was made:
-    the natural log of the highest periodic peak over its neighbourhood (unedited photos mostly score
-    2-3); 0.0 when it is blank or too small to tell."""
+    the natural log of the highest periodic peak over its neighbourhood (unedited seed photos: median 1.7,
+    99th percentile 2.7); 0.0 when it is blank or too small to tell."""
     a = np.asarray(img)
     side = min(a.shape[0], a.shape[1], MAX_SIDE) // 8 * 8 if a.ndim == 2 else 0
     if side < MIN_SIDE:
