@@ -264,10 +264,9 @@ def place_hashed(path):
     return name
 
 
-def write_manifest(staging, packages, pyodide_dir, runtime, weights, snapshot_name, cnn_name):
+def write_manifest(staging, packages, pyodide_dir, runtime, weights, snapshot_name):
     """What the worker loads (names and total bytes, for its progress bar; the snapshot is only read from
-    the offline copy, never downloaded before ready; the CNN's weights are not loaded before ready either)
-    and what the service worker caches."""
+    the offline copy, never downloaded before ready) and what the service worker caches."""
     loaded = sorted((staging / pyodide_dir).iterdir()) + [staging / runtime, staging / weights]
     manifest = {
         "pyodide": PYODIDE_VERSION,
@@ -276,7 +275,6 @@ def write_manifest(staging, packages, pyodide_dir, runtime, weights, snapshot_na
         "runtime": runtime,
         "weights": weights,
         "snapshot": snapshot_name,
-        "effnet": cnn_name,
         "snapshotSha256": hashlib.sha256((staging / snapshot_name).read_bytes()).hexdigest(),
         "loadBytes": sum(p.stat().st_size for p in loaded),
         "assets": sorted(p.relative_to(staging).as_posix() for p in staging.rglob("*")
@@ -351,10 +349,11 @@ def build(dist=DIST, weights=WEIGHTS, offline=False):
         pyo.rename(staging / pyodide_dir)
         runtime = place_hashed(runtime)
         weights_name = place_hashed(Path(shutil.copy2(weights, staging / "model.json")))
-        # a file of its own beside the runtime zip, which loads before ready and stays as small as it was
-        cnn_name = place_hashed(Path(shutil.copy2(effnet.OUTPUT, staging / effnet.OUTPUT.name)))
+        # The CNN's weights (effnet.npz, 3.9 MB) are not shipped: the page does not use them, and out of fold
+        # the CNN fused with the spectral score decided no web-sized image at the promise
+        # (scripts/fusion_probe.py), so visitors would precache them for nothing.
         write_worker_build(staging, write_manifest(staging, sorted(files), pyodide_dir, runtime, weights_name,
-                                                   snapshot_name, cnn_name))
+                                                   snapshot_name))
         html = (staging / "index.html").read_text()
         (staging / "index.html").write_text(html.replace("{{CSP}}", CSP))
         write_sw_build(staging, json.loads((staging / "build-manifest.json").read_text()))

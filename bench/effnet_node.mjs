@@ -1,4 +1,5 @@
-// bench/run.py's CNN step in Pyodide: the dist's own Pyodide, wheels, runtime zip and effnet weights, under Node.
+// bench/run.py's CNN step in Pyodide: the dist's own Pyodide, wheels and runtime zip, and the converted effnet
+// weights from py/facespectra/runtime/ (dist/ does not ship them: the page does not use the CNN), under Node.
 //   node bench/effnet_node.mjs DIST REPS IMAGE...   -> prints {image path: median ms of runtime.effnet.features}
 // The measurement itself is bench/effnet_timing.py, the same one run.py makes in CPython.
 import fs from "node:fs";
@@ -13,11 +14,12 @@ const py = await loadPyodide({ indexURL: pyodideDir + "/" });
 await py.loadPackage(manifest.packages, { messageCallback: () => {} });
 const runtime = "/home/pyodide/runtime";
 py.unpackArchive(new Uint8Array(fs.readFileSync(path.join(dist, manifest.runtime))), "zip", { extractDir: runtime });
-py.FS.writeFile(`${runtime}/facespectra/runtime/effnet.npz`, new Uint8Array(fs.readFileSync(path.join(dist, manifest.effnet))));
+const root = path.dirname(path.dirname(new URL(import.meta.url).pathname));
+const weights = path.join(root, "py", "facespectra", "runtime", "effnet.npz");
+py.FS.writeFile(`${runtime}/facespectra/runtime/effnet.npz`, new Uint8Array(fs.readFileSync(weights)));
 py.FS.mkdirTree("/host");
 py.FS.mount(py.FS.filesystems.NODEFS, { root: "/" }, "/host");
 py.globals.set("ARGS", py.toPy([Number(reps), images.map((p) => path.resolve(p))]));
-const root = path.dirname(path.dirname(new URL(import.meta.url).pathname));
 const out = py.runPython(`
 import json, sys
 sys.path[:0] = [${JSON.stringify(runtime)}, ${JSON.stringify("/host" + root)}]

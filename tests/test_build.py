@@ -104,3 +104,12 @@ def test_the_worker_carries_its_builds_file_names(dist_dir, tmp_path):
     (tmp_path / "worker.js").write_text("const BUILD = null;\n")
     with pytest.raises(build.BuildError, match="placeholder"):
         build.write_worker_build(tmp_path, manifest)
+
+
+def test_the_cnn_weights_are_not_shipped(dist_dir):
+    """effnet.npz (3.9 MB) stays out of dist/ and of the offline copy's list: the page does not use the CNN
+    (scripts/fusion_probe.py: fused with the spectral score it decided no web-sized image at the promise)."""
+    manifest = json.loads((dist_dir / "build-manifest.json").read_text())
+    assert "effnet" not in manifest
+    assert not [name for name in manifest["assets"] if "effnet" in name]
+    assert not list(dist_dir.rglob("effnet*"))
