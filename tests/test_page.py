@@ -37,6 +37,10 @@ def parity_files(seed_dir):
         files.append((f"upside-down-{path.name}", encode(upside_down, "JPEG", quality=95)))
     first = Image.open(sorted((seed_dir / "fake").iterdir())[0]).convert("RGB")
     files.append(("seed-fake-512.jpg", encode(first.resize((512, 512), Image.LANCZOS), "JPEG", quality=85)))
+    # edited after it was made: the pixels, not the 1024-px header, put these in the resampled regime
+    files.append(("seed-fake-enlarged.jpg", encode(first.resize((1280, 1280), Image.LANCZOS), "JPEG", quality=90)))
+    files.append(("seed-fake-cropped.jpg", encode(first.crop((100, 60, 920, 880)).resize((1024, 1024), Image.BICUBIC),
+                                                  "JPEG", quality=85)))
     files.append(("seed-fake-lossy.webp", encode(first, "WEBP", quality=90)))
     files.append(("texture-1024.png", encode(texture(1024, seed=5), "PNG")))
     return files
@@ -70,6 +74,7 @@ def test_browser_features_and_probabilities_equal_cpython(app, dist_dir):
         assert {("real", ""), ("fake", ""), ("uncertain", "downscaled or smaller than the photos it learnt from (512 px)"),
                 ("uncertain", "unlike the photos it learnt from"), ("uncertain", "too close to call"),
                 ("uncertain", "too small"), ("uncertain", "no face found"),
+                ("uncertain", "resized or rotated after it was made"),
                 ("uncertain", "lossy WebP compression, which it never learnt from")} <= shown, shown
 
 

@@ -21,6 +21,8 @@ ADVICE = {
     "unlike": "The model knows face portraits like those it learnt from; this picture is unlike them, so treat "
               "the answer as unknown.",
     "close": "No action will make this more certain: treat it as unknown.",
+    "no_traces": "Treat it as unknown: this model can find a generator's traces, but cannot vouch for a real "
+                 "photo.",
     "no_face": "Use a photo where a face is clearly visible: the model judges faces.",
     "face_small": "Use a photo where the face is larger: closer up, or the original at full size.",
     "no_spectrum": "Use another photo of the face: this region has too little detail to read.",

@@ -30,6 +30,8 @@ REASONS = {
             "traces",
     "unlike": "unlike the photos it learnt from: its spectrum is far from all of them",
     "close": "too close to call: the evidence is not strong enough either way for a verdict",
+    "no_traces": "no clear trace of a generator, which is no evidence of a real photo: a generated face that was "
+                 "blurred, resized or cropped shows none either",
 }
 
 
@@ -84,10 +86,12 @@ NO_NUMBER = "the model gave no usable number for this image"
 
 def withheld(name, side, quality, decides=False):
     """The reason for "uncertain" in regime `name` when no threshold was met: in a regime that gives both
-    verdicts (`decides`: "full", or one of a taught model's own rule) the evidence fell short, elsewhere
-    the input is why."""
-    if name == "full" or decides:
+    verdicts (`decides`: both thresholds, or a taught model's own rule) the evidence fell short; in "full"
+    without a "real" threshold the absence of traces proves nothing; elsewhere the input is why."""
+    if decides:
         return REASONS["close"]
+    if name == "full":
+        return REASONS["no_traces"]
     return REASONS[name].format(side=side, quality=quality)
 
 
