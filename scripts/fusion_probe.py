@@ -53,7 +53,7 @@ sys.path[:0] = [str(ROOT / "py"), str(ROOT / "tests")]
 from conftest import SEED_DATA  # noqa: E402
 from facespectra.runtime import decode, effnet  # noqa: E402
 from facespectra.runtime.errors import InputError  # noqa: E402
-from facespectra.runtime.spectrum import extract  # noqa: E402
+from facespectra.runtime.spectrum import extract, fine_detail  # noqa: E402
 from facespectra.runtime.verdict import REGIMES, sigmoid  # noqa: E402
 from facespectra.train import augment, evaluate, rule as rulemod, search  # noqa: E402
 from facespectra.train.augment import AugmentPlan, Variant, image_rng  # noqa: E402
@@ -177,6 +177,7 @@ def build_table(items, train_items, plan, config_name, config, jobs):
 def oof_rows(table, config_name, params, train_items, is_train_row, folds):
     """search.cv_score's out-of-fold rule rows, each with its CNN head's out-of-fold logit ("cnn_logit")."""
     X, y = table.X[config_name], table.labels
+    detail = fine_detail(X, search.CANDIDATES[config_name])
     fitted = [n for n in evaluate.CONDITIONS if n not in evaluate.HELD_OUT_CONDITIONS]
     upsampler = np.array([v.upsampler for v in table.variants])
     synthetic_rows = upsampler != ""  # as search.cv_score: the plan's synthetic fakes and the edited ones
@@ -200,7 +201,7 @@ def oof_rows(table, config_name, params, train_items, is_train_row, folds):
         parts.append((rulemod.SYNTHETIC, synthetic_rows & val_items[table.items_idx]))
         for n, vr in parts:
             if vr.any():
-                r = search._rule_rows(clf, table, X, vr, f)
+                r = search._rule_rows(clf, table, X, detail, vr, f)
                 r["cnn_logit"] = head.decision_function(table.cnn[vr])
                 rule_rows.setdefault(n, []).append(r)
     return {n: {k: np.concatenate([p[k] for p in parts]) for k in parts[0]} for n, parts in rule_rows.items()}

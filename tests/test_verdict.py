@@ -15,12 +15,13 @@ from facespectra.runtime.model import SpectralModel
 from facespectra.train import bounds, rule as rulefit
 
 
-def rows_of(logits_real, logits_fake, side=1024, quality=0, distance=1.0, resampling=0.0):
+def rows_of(logits_real, logits_fake, side=1024, quality=0, distance=1.0, resampling=0.0, detail=0.0):
     y = np.r_[np.zeros(len(logits_real), int), np.ones(len(logits_fake), int)]
     n = len(y)
     return {"y": y, "fold": np.arange(n) % 4, "logit": np.r_[logits_real, logits_fake], "side": np.full(n, side),
             "quality": np.full(n, quality), "distance": np.full(n, distance),
-            "resampling": np.broadcast_to(np.asarray(resampling, dtype=float), (n,)).copy()}
+            "resampling": np.broadcast_to(np.asarray(resampling, dtype=float), (n,)).copy(),
+            "detail": np.broadcast_to(np.asarray(detail, dtype=float), (n,)).copy()}
 
 
 @pytest.fixture(scope="module")
@@ -43,6 +44,8 @@ def test_regime_reads_size_and_compression():
     assert verdict.regime(1024, 30) == "heavy"
     assert verdict.regime(1024, None, "webp") == "webp" and verdict.regime(200, None, "webp") == "small"
     assert verdict.regime(1024, 90, None, True) == "resampled" and verdict.regime(512, 90, None, True) == "reduced"
+    assert verdict.regime(1024, 90, None, False, True) == "smoothed"
+    assert verdict.regime(1024, 90, None, True, True) == "resampled"
 
 
 def test_cross_validated_rule_keeps_the_promise_at_95_percent_confidence_per_condition(fitted):
@@ -69,7 +72,7 @@ def test_a_stricter_setting_is_chosen_when_the_loosest_overshoots_on_held_folds(
     rng = np.random.default_rng(3)
     rows = {"as_distributed": rows_of(rng.normal(-2.5, 1, 400), rng.normal(2.5, 1, 200))}
     setting, withheld, metrics = rulefit.choose_rule(rows)
-    loosest = rulefit.Setting(rulefit.TARGETS[0], rulefit.MARGINS[0], setting.quantile)
+    loosest = rulefit.Setting(rulefit.TARGETS[0], rulefit.MARGINS[0], setting.quantile, setting.detail_quantile)
     assert rulefit.failures(rows, rulefit.cross_validated(rows, loosest)[0])
     assert setting != loosest and withheld == ()
     assert not rulefit.failures(rows, metrics)
@@ -162,7 +165,7 @@ def test_synthetic_fakes_that_look_real_keep_the_real_threshold_low():
     rng = np.random.default_rng(4)
     photos = {"as_distributed": rows_of(rng.normal(-3, 1, 400), rng.normal(3, 1, 200))}
     synthetic = rows_of([], rng.normal(-2, 1, 300), distance=50.0)
-    setting = rulefit.Setting(0.005, 0.0, 0.99)
+    setting = rulefit.Setting(0.005, 0.0, 0.99, 0.01)
     plain = rulefit.fit_rule(photos, setting)
     guarded = rulefit.fit_rule({**photos, rulefit.SYNTHETIC: synthetic}, setting)
     called_real = lambda rule: np.mean([verdict.decide(z, 1024, 95, 1.0, rule)[0] == "real" for z in synthetic["logit"]])
@@ -175,8 +178,23 @@ def test_held_out_edits_are_judged_but_never_fitted_on():
     real) leaves the fitted rule as it was, and its cross-validated metrics are still reported."""
     rng = np.random.default_rng(7)
     rows = {"as_distributed": rows_of(rng.normal(-3, 1, 400), rng.normal(3, 1, 400))}
-    setting = rulefit.Setting(0.005, 1.0, 0.9)
+    setting = rulefit.Setting(0.005, 1.0, 0.9, 0.01)
     held = {**rows, "edit_blur": rows_of(rng.normal(-3, 1, 100), rng.normal(-3, 1, 100))}
     assert rulefit.fit_rule(held, setting) == rulefit.fit_rule(rows, setting)
     metrics, _ = rulefit.cross_validated(held, setting)
     assert metrics["edit_blur"]["fake_called_real"] > 0 and not rulefit.failures(held, metrics)
+
+
+def test_blurred_images_get_their_own_regime_and_are_never_accused():
+    """Blurred real photos look generated to the model (their fine detail is gone) but their pixels show
+    it: flagged as smoothed, they leave the full regime, whose "generated" threshold then stays low."""
+    rng = np.random.default_rng(8)
+    rows = {"as_distributed": rows_of(rng.normal(-3, 1, 400), rng.normal(3, 1, 400), detail=rng.normal(0, 1, 800)),
+            "edit_sharpen": rows_of(rng.normal(-3, 1, 400), rng.normal(3, 1, 400), detail=rng.normal(0, 1, 800)),
+            "edit_blur": rows_of(rng.normal(4, 1, 400), rng.normal(3, 1, 400), detail=rng.normal(-8, 1, 800))}
+    setting, withheld, metrics = rulefit.choose_rule(rows)
+    rule = rulefit.fit_rule(rows, setting, withheld)
+    assert rule["regimes"]["full"]["t_fake"] is not None and rule["detail_threshold"] > -5
+    assert verdict.decide(6.0, 1024, 90, 1.0, rule, None, 0.0, -9.0)[0] == "uncertain"
+    assert verdict.decide(6.0, 1024, 90, 1.0, rule, None, 0.0, 0.5)[0] == "fake"
+    assert metrics["edit_blur"]["real_called_fake"] == 0 and metrics["as_distributed"]["coverage_fake"] > 0.5

@@ -9,8 +9,8 @@ from .advice import advice
 from .errors import InputError
 from .inputflags import header_facts, input_flags, lossy_codec
 from .facecheck import with_faces
-from .spectrum import extract_with_image
-from .verdict import decide, decide_band, distance, is_resampled, regime
+from .spectrum import extract_with_image, fine_detail
+from .verdict import decide, decide_band, distance, pixel_regime, regime
 
 
 def error_row(message):
@@ -22,17 +22,22 @@ def error_row(message):
 def judge(features, side, quality, model, codec=None, evidence=None):
     """-> (verdict, p_fake, reason): the weights' fitted rule where they carry one (verdict.py), else the band
     under the same input regimes (a taught or older model has no evidence that traces survive outside "full").
-    `evidence` is the picture's resampling score (resampling_score), None where the rule reads none."""
+    `evidence` is the picture's resampling score (resampling_score), None where the rule reads none; the
+    fine detail the rule reads comes from the features."""
     if model.verdict_rule is None:
         return decide_band(float(model.predict_proba(features)[0, 1]), model.threshold,
                            regime(side, quality, codec), side, quality)
     return decide(float(model.decision_function(features)[0]), side, quality,
-                  float(distance(model.standardise(features)[0])), model.verdict_rule, codec, evidence)
+                  float(distance(model.standardise(features)[0])), model.verdict_rule, codec, evidence,
+                  float(fine_detail(features, model.config)))
 
 
-def read_in(side, quality, model, codec=None, evidence=None):
+def read_in(features, side, quality, model, codec=None, evidence=None):
     """The input regime judge() reads an image in: the page's bar shows that regime's zones."""
-    return regime(side, quality, codec, is_resampled(evidence, model.verdict_rule))
+    if model.verdict_rule is None:
+        return regime(side, quality, codec)
+    detail = float(fine_detail(features, model.config))
+    return pixel_regime(side, quality, codec, model.verdict_rule, evidence, detail)
 
 
 def resampling_score(img, model):
@@ -60,9 +65,13 @@ def classify_bytes(data, model):
     codec = lossy_codec(data)
     score = resampling_score(img, model)
     verdict, p_fake, reason = judge(feats, side, quality, model, codec, score)
-    row = {"verdict": verdict, "p_fake": p_fake, "reason": reason, "regime": read_in(side, quality, model, codec, score),
-           "features": feats.tolist(), "flags": input_flags(side, quality, feats, model), "error": None}
-    # a face region is a crop of the same file: resampled when the picture is
-    row = with_faces(row, img, model, lambda f, region_side: (*judge(f, region_side, quality, model, codec, score),
-                                                                     read_in(region_side, quality, model, codec, score)))
+    row = {"verdict": verdict, "p_fake": p_fake, "reason": reason,
+           "regime": read_in(feats, side, quality, model, codec, score), "features": feats.tolist(),
+           "flags": input_flags(side, quality, feats, model), "error": None}
+
+    def judge_face(f, region_side):  # a face region is a crop of the same file: resampled when the picture is
+        return (*judge(f, region_side, quality, model, codec, score),
+                read_in(f, region_side, quality, model, codec, score))
+
+    row = with_faces(row, img, model, judge_face)
     return {"label": row["verdict"], **row, "advice": advice(row["reason"]) if row["verdict"] == "uncertain" else None}

@@ -451,6 +451,21 @@ def features_from_image(img, cfg):
     return radial_profile(prepared_gray(img, cfg), cfg)
 
 
+DETAIL_BAND = (0.12, 0.25)  # cycles/pixel: the fine detail blurring and smoothing take away first...
+COARSE_BAND = (0.01, 0.05)  # ...measured against the coarse structure they leave
+
+
+def fine_detail(features, cfg):
+    """The mean log magnitude of the fine-detail rings over that of the coarse ones (the same units as the
+    features): low for a blurred, smoothed or out-of-focus picture, whatever its JPEG noise floor does at
+    the highest frequencies; one value per row of a matrix of features."""
+    f, mean = cfg.frequencies(), cfg.profile_mask()
+    fine = mean & (f > DETAIL_BAND[0]) & (f < DETAIL_BAND[1])
+    coarse = mean & (f > COARSE_BAND[0]) & (f < COARSE_BAND[1])
+    x = np.asarray(features, dtype=np.float64)
+    return x[..., fine].mean(axis=-1) - x[..., coarse].mean(axis=-1)
+
+
 def extract(data, cfg=SEED):
     """Image file bytes -> feature vector (float64, length cfg.n_features). Raises InputError."""
     return extract_with_image(data, cfg)[1]

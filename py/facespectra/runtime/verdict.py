@@ -17,7 +17,7 @@ import numpy as np
 from .inputflags import LOW_JPEG_QUALITY, SMALL_SIDE  # the regimes' edges are the flags' edges
 
 FULL_SIDE = 1000  # the training faces are 1024 px: a shorter side under this was made smaller
-REGIMES = ("full", "resampled", "reduced", "small", "heavy", "webp")
+REGIMES = ("full", "resampled", "smoothed", "reduced", "small", "heavy", "webp")
 
 REASONS = {
     "small": "too small: {side} px on the shorter side, and the traces of a generator need more",
@@ -26,6 +26,8 @@ REASONS = {
     "heavy": "heavy JPEG compression (quality about {quality}) wipes out the traces it reads",
     "resampled": "resized or rotated after it was made: its pixels show the regular traces of resampling, which "
                  "also erases the traces of a generator",
+    "smoothed": "little fine detail for a photo: blurred, smoothed or out of focus, which also wipes out the traces "
+                "of a generator",
     "webp": "lossy WebP compression, which it never learnt from: WebP's blocks can look like a generator's "
             "traces",
     "unlike": "unlike the photos it learnt from: its spectrum is far from all of them",
@@ -35,10 +37,11 @@ REASONS = {
 }
 
 
-def regime(side, quality, codec=None, was_resampled=False):
+def regime(side, quality, codec=None, was_resampled=False, was_smoothed=False):
     """The input regime of an image: shorter side in pixels, JPEG quality or None and the lossy codec other
     than JPEG it was saved with (inputflags.lossy_codec) or None, all from its header; and whether its pixels
-    show it was resampled after it was made (is_resampled(), which a header cannot tell)."""
+    show it was resampled after it was made (is_resampled()) or blurred (is_smoothed()), which a header
+    cannot tell."""
     if side < SMALL_SIDE:
         return "small"
     if quality is not None and quality < LOW_JPEG_QUALITY:
@@ -49,6 +52,8 @@ def regime(side, quality, codec=None, was_resampled=False):
         return "reduced"
     if was_resampled:
         return "resampled"
+    if was_smoothed:
+        return "smoothed"
     return "full"
 
 
@@ -95,10 +100,24 @@ def withheld(name, side, quality, decides=False):
     return REASONS[name].format(side=side, quality=quality)
 
 
-def decide(logit, side, quality, dist, rule, codec=None, resampling=None):
-    """-> (verdict, calibrated p_fake, reason or None) for one image under a fitted rule; `resampling` is
-    its pixels' resampling score (None: not measured)."""
-    name = regime(side, quality, codec, is_resampled(resampling, rule))
+def is_smoothed(detail, rule):
+    """Whether an image's fine detail (spectrum.fine_detail) is below the rule's fitted flag; a value that is
+    no number counts as smoothed, so it can only withhold."""
+    limit = rule.get("detail_threshold") if rule else None
+    if limit is None or detail is None:
+        return False
+    return not math.isfinite(detail) or detail < limit
+
+
+def pixel_regime(side, quality, codec, rule, resampling=None, detail=None):
+    """regime() with the pixels' evidence read against the rule's flags (None: not measured)."""
+    return regime(side, quality, codec, is_resampled(resampling, rule), is_smoothed(detail, rule))
+
+
+def decide(logit, side, quality, dist, rule, codec=None, resampling=None, detail=None):
+    """-> (verdict, calibrated p_fake, reason or None) for one image under a fitted rule; `resampling` and
+    `detail` are its pixels' resampling score and fine detail (None: not measured)."""
+    name = pixel_regime(side, quality, codec, rule, resampling, detail)
     part = rule["regimes"][name]
     a, b = part["platt"]
     z = a * logit + b
@@ -126,13 +145,14 @@ def validate(rule):
         raise ValueError("verdict_rule must be an object with 'regimes' and 'max_distance'")
     if not _is_number(rule.get("max_distance")) or not rule["max_distance"] > 0:
         raise ValueError("verdict_rule.max_distance must be a positive finite number")
-    flag = rule.get("resampling_threshold")
-    if flag is not None and not _is_number(flag):
-        raise ValueError("verdict_rule.resampling_threshold must be null or a finite number")
+    flags = {name: rule.get(f"{key}_threshold") for name, key in (("resampled", "resampling"), ("smoothed", "detail"))}
+    for key in ("resampling_threshold", "detail_threshold"):
+        if rule.get(key) is not None and not _is_number(rule[key]):
+            raise ValueError(f"verdict_rule.{key} must be null or a finite number")
     for name in REGIMES:
         part = rule["regimes"].get(name)
-        if name == "resampled" and flag is None and part is None:
-            continue  # weights fitted before the pixels' resampling check: no image is ever read in it
+        if flags.get(name, 0) is None and part is None:
+            continue  # weights fitted before the pixels' check: no image is ever read in that regime
         if not isinstance(part, dict):
             raise ValueError(f"verdict_rule.regimes lacks {name!r}")
         platt = part.get("platt")

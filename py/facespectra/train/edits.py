@@ -38,7 +38,7 @@ def draw(kind, rng):
     if kind == "tone":
         return (f"tone:{rng.uniform(0.8, 1.25):.3f}:{rng.uniform(0.8, 1.25):.3f}:{rng.uniform(0.8, 1.25):.3f}")
     if kind == "blur":
-        return f"blur:{rng.uniform(0.4, 1.0):.2f}"
+        return f"blur:{rng.uniform(0.5, 3.0):.2f}"
     raise ValueError(f"unknown edit kind {kind!r}")
 
 

@@ -186,7 +186,8 @@ def summary_table(metrics):
              "| --- | --- | --- | --- | --- | --- |"]
     for name, m in metrics.items():
         label = f"{name} (not fitted on)" if name in HELD_OUT_CONDITIONS else name
-        judged = [f"{100 * m['coverage']:.1f}%", _errors(m, "real"), _errors(m, "fake")] if "coverage" in m else ["–"] * 3
+        judged = ([f"{100 * m['coverage']:.1f}%", _errors(m, "real"), _errors(m, "fake")] if "coverage" in m
+                  else ["–"] * 3)
         scores = [f"{100 * m['balanced_accuracy']:.1f}%", f"{m['auc']:.3f}"] if "auc" in m else ["–"] * 2
         lines.append(f"| {label} | " + " | ".join(scores + judged) + " |")
     return "\n".join(lines)

@@ -6,17 +6,19 @@ generated stays within a target share of the real photos in every condition, and
 below which calling it real stays within it of the generated ones. The conditions include everyday
 edits (edits.py), except those HELD_OUT_CONDITIONS kept apart to show the rule holds for edits it never
 saw. The "resampled" regime takes the images whose resampling score (runtime/resampling.py) is above a
-flag: a quantile of the unedited photos' scores.
+flag, the "smoothed" regime those whose fine detail (spectrum.fine_detail: blurred, smoothed, out of
+focus) is below one: each a quantile of the unedited photos' values.
 
 The target share, a margin that moves both thresholds further towards their safe ends (thresholds at
-the farthest wrong image seen are overshot by the next images), and the flag's quantile are chosen by
-cross-validation over the folds of those predictions (choose_rule): each fold is judged by the rule fitted without it, and a choice keeps its promise when,
-in every fitted condition and for each class, the one-sided 95% Clopper-Pearson upper bound of the
-confident-error rate is within PROMISE, or, where a condition has too few images for any count to
-support that (fewer than 299), when it made no confident error at all. Of the choices that keep it, the
-one that decides most images wins. If none keeps it, the regime sides whose thresholds made the errors
-are withheld (no threshold: "can't tell") one at a time until the rest keeps it, and the rule says so
-in "withheld"; the trainer prints them and the model card must state them.
+the farthest wrong image seen are overshot by the next images), and the flags' quantiles are chosen by
+cross-validation over the folds of those predictions (choose_rule): each fold is judged by the rule
+fitted without it, and a choice keeps its promise when, in every fitted condition and for each class,
+the one-sided 95% Clopper-Pearson upper bound of the confident-error rate is within PROMISE, or, where a
+condition has too few images for any count to support that (fewer than 299), when it made no confident
+error at all. Of the choices that keep it, the one that decides most images wins. If none keeps it,
+the regime sides whose thresholds made the errors are withheld (no threshold: "can't tell") one at a
+time until the rest keeps it, and the rule says so in "withheld"; the trainer prints them and the model
+card must state them.
 
 A regime the data cannot judge (too few images of either class) gets no thresholds; nor does a side
 whose threshold would answer fewer than MIN_PER_CLASS images rightly. The distance limit is the
@@ -31,13 +33,14 @@ from dataclasses import dataclass
 import numpy as np
 from tqdm import tqdm
 
-from ..runtime.verdict import REGIMES, decide, is_resampled, regime, sigmoid
+from ..runtime.verdict import REGIMES, decide, pixel_regime, sigmoid
 from .bounds import CONFIDENCE, keeps_promise
 from .evaluate import HELD_OUT_CONDITIONS, verdict_metrics
 
 TARGETS = (0.01, 0.005, 0.0025, 0.0)  # fitted error shares tried
 MARGINS = (0.0, 0.5, 1.0, 2.0, 4.0)  # how much further (log-odds) towards the safe end the thresholds move, tried
 FLAG_QUANTILES = (0.8, 0.9, 0.95, 0.99)  # share of unedited photos below the resampling flag, tried
+DETAIL_QUANTILES = (0.01, 0.02, 0.05)  # share of unedited photos below the fine-detail flag, tried
 UNEDITED = ("as_distributed", "jpeg_q95", "jpeg_q85", "jpeg_q75", "jpeg_q65")
 MIN_PER_CLASS = 20  # fewer images of a class in a regime and condition say nothing about its error rate
 DISTANCE_QUANTILE = 0.995
@@ -46,14 +49,16 @@ SYNTHETIC = "synthetic"  # the rows of the validation photos' synthetic fakes (s
 
 @dataclass(frozen=True)
 class Setting:
-    """One choice the cross-validation makes: the fitted error share, the extra margin, the flag's quantile."""
+    """One choice the cross-validation makes: the fitted error share, the extra margin, and the quantiles of
+    the unedited photos where the resampling and the fine-detail flags sit."""
 
     target: float
     margin: float
     quantile: float
+    detail_quantile: float = DETAIL_QUANTILES[0]
 
 
-SETTINGS = [Setting(t, m, q) for q, t, m in itertools.product(FLAG_QUANTILES, TARGETS, MARGINS)]
+SETTINGS = [Setting(t, m, q, d) for q, d, t, m in itertools.product(FLAG_QUANTILES, DETAIL_QUANTILES, TARGETS, MARGINS)]
 
 
 def platt(logits, y, l2=1e-3, iters=100):
@@ -117,16 +122,20 @@ def _fitted(rows):
     return {name: r for name, r in rows.items() if name not in HELD_OUT_CONDITIONS}
 
 
-def _regimes(rule_or_flag, r):
-    flag = {"resampling_threshold": rule_or_flag} if not isinstance(rule_or_flag, dict) else rule_or_flag
-    return np.array([regime(int(s), int(q) or None, None, is_resampled(float(x), flag))
-                     for s, q, x in zip(r["side"], r["quality"], r["resampling"])])
+def _regimes(rule, r):
+    return np.array([pixel_regime(int(s), int(q) or None, None, rule, float(x), float(d))
+                     for s, q, x, d in zip(r["side"], r["quality"], r["resampling"], r["detail"])])
 
 
-def resampling_flag(rows, quantile):
-    """The resampling score at `quantile` of the unedited photos (both classes, every unedited condition)."""
-    scores = np.concatenate([rows[n]["resampling"] for n in UNEDITED if n in rows])
-    return float(np.quantile(scores, quantile))
+def _unedited(rows, key):
+    return np.concatenate([rows[n][key] for n in UNEDITED if n in rows])
+
+
+def flags(rows, setting):
+    """The pixels' flags under a setting: the resampling score above its quantile of the unedited photos
+    (both classes, every unedited condition), the fine detail below its quantile of them."""
+    return {"resampling_threshold": float(np.quantile(_unedited(rows, "resampling"), setting.quantile)),
+            "detail_threshold": float(np.quantile(_unedited(rows, "detail"), setting.detail_quantile))}
 
 
 def fit_rule(rows, setting, withheld=()):
@@ -137,11 +146,11 @@ def fit_rule(rows, setting, withheld=()):
     names = list(rows)
     cat = {k: np.concatenate([rows[n][k] for n in names]) for k in ("y", "logit", "distance")}
     cond = np.concatenate([[n] * len(rows[n]["y"]) for n in names])
-    flag = resampling_flag(rows, setting.quantile)
+    flag = flags(rows, setting)
     reg = np.concatenate([_regimes(flag, rows[n]) for n in names])
     photos = np.concatenate([rows[n]["distance"] for n in names if n != SYNTHETIC])
     rule = {"regimes": {}, "max_distance": float(np.quantile(photos, DISTANCE_QUANTILE)),
-            "resampling_threshold": flag, "resampling_quantile": setting.quantile,
+            **flag, "resampling_quantile": setting.quantile, "detail_quantile": setting.detail_quantile,
             "target": setting.target, "margin": setting.margin, "min_per_class": MIN_PER_CLASS,
             "confidence": CONFIDENCE,
             "withheld": [list(w) for w in withheld]}
@@ -163,16 +172,19 @@ def fit_rule(rows, setting, withheld=()):
         both = bool(reals and fakes)
         rule["regimes"][name] = {
             "platt": [a, b],
-            "t_fake": _threshold(p, reals, p[y == 1], "fake", setting) if both and (name, "fake") not in withheld else None,
-            "t_real": _threshold(p, fakes, p[y == 0], "real", setting) if both and (name, "real") not in withheld else None,
+            "t_fake": (_threshold(p, reals, p[y == 1], "fake", setting)
+                       if both and (name, "fake") not in withheld else None),
+            "t_real": (_threshold(p, fakes, p[y == 0], "real", setting)
+                       if both and (name, "real") not in withheld else None),
             "n": [int((y == 0).sum()), int((y == 1).sum())]}
     return rule
 
 
 def _verdicts(rule, r):
     """-> (verdicts, regimes) of rule rows, as the runtime decides them."""
-    return (np.array([decide(z, int(s), int(q) or None, d, rule, None, float(x))[0]
-                      for z, s, q, d, x in zip(r["logit"], r["side"], r["quality"], r["distance"], r["resampling"])]),
+    facts = zip(r["logit"], r["side"], r["quality"], r["distance"], r["resampling"], r["detail"])
+    return (np.array([decide(z, int(s), int(q) or None, dist, rule, None, float(x), float(d))[0]
+                      for z, s, q, dist, x, d in facts]),
             _regimes(rule, r))
 
 
@@ -200,7 +212,8 @@ def failures(rows, metrics):
     out = []
     for name in _fitted(rows):
         m = metrics[name]
-        for cls, errors, n in (("real", m["real_called_fake"], m["n_real"]), ("fake", m["fake_called_real"], m["n_fake"])):
+        for cls, errors, n in (("real", m["real_called_fake"], m["n_real"]),
+                               ("fake", m["fake_called_real"], m["n_fake"])):
             if n and not keeps_promise(errors, n):
                 out.append((name, cls))
     return out
@@ -221,7 +234,7 @@ def choose_rule(rows):
             best = (setting, (), metrics)
     if best is not None:
         return best
-    strictest, withheld = Setting(TARGETS[-1], MARGINS[-1], FLAG_QUANTILES[0]), []
+    strictest, withheld = Setting(TARGETS[-1], MARGINS[-1], FLAG_QUANTILES[0], DETAIL_QUANTILES[-1]), []
     while True:
         metrics, judged = cross_validated(rows, strictest, withheld)
         failed = failures(rows, metrics)

@@ -21,6 +21,7 @@ from .evaluate import CONDITIONS, binary_metrics, condition_rows
 from .logistic import LogisticRegression
 from .rule import SYNTHETIC
 from ..runtime.spectrum import FeatureConfig
+from ..runtime.spectrum import fine_detail
 from ..runtime.verdict import distance
 
 CANDIDATES = {
@@ -68,7 +69,7 @@ def stratified_folds(labels, k, seed, *, include):
     return folds
 
 
-def cv_score(table, config_name, params, train_items, is_train_row, folds, k):
+def cv_score(table, config_name, params, train_items, is_train_row, folds, k, config=None):
     """-> (mean over folds and SCORED conditions of balanced accuracy, the mean of every condition,
     out-of-fold predictions {SCORED condition: [(y, p_fake) per fold]},
     out-of-fold p_fake of the validation photos' synthetic fakes {up-sampler: array},
@@ -80,6 +81,8 @@ def cv_score(table, config_name, params, train_items, is_train_row, folds, k):
     generalisation check these data allow, as the seed fakes all come from one generator.
     """
     X, y = table.X[config_name], table.labels
+    # the fine detail the rule's "smoothed" flag reads (tests' synthetic tables have no spectrum: none)
+    detail = np.zeros(len(y)) if config is None else fine_detail(X, config)
     per_cond = {name: [] for name in CONDITIONS}
     oof = {name: [] for name in SCORED}
     rule_rows = {name: [] for name in CONDITIONS}
@@ -97,13 +100,13 @@ def cv_score(table, config_name, params, train_items, is_train_row, folds, k):
                 per_cond[name].append(binary_metrics(y[vr], p)["balanced_accuracy"])
                 if name in oof:
                     oof[name].append((y[vr], p))
-                rule_rows[name].append(_rule_rows(clf, table, X, vr, f))
+                rule_rows[name].append(_rule_rows(clf, table, X, detail, vr, f))
         for kind, probs in synthetic.items():
             vr = val_items[table.items_idx] & (upsampler == kind)
             probs.append(clf.predict_proba(X[vr])[:, 1])
         vr = val_items[table.items_idx] & (upsampler != "")
         if vr.any():  # fakes of other up-sampling families: the rule must not call them real either
-            rule_rows.setdefault(SYNTHETIC, []).append(_rule_rows(clf, table, X, vr, f))
+            rule_rows.setdefault(SYNTHETIC, []).append(_rule_rows(clf, table, X, detail, vr, f))
     means = {name: float(np.mean(v)) for name, v in per_cond.items() if v}
     synthetic = {kind: np.concatenate(probs) for kind, probs in synthetic.items()}
     rule_rows = {name: {key: np.concatenate([part[key] for part in parts]) for key in parts[0]}
@@ -111,10 +114,11 @@ def cv_score(table, config_name, params, train_items, is_train_row, folds, k):
     return float(np.mean([means[name] for name in SCORED if name in means])), means, oof, synthetic, rule_rows
 
 
-def _rule_rows(clf, table, X, rows, fold):
+def _rule_rows(clf, table, X, detail, rows, fold):
     """What the verdict rule is fitted on, for the chosen rows of one validation fold."""
     return {"y": table.labels[rows], "fold": np.full(int(rows.sum()), fold), "logit": clf.decision_function(X[rows]),
             "side": table.sides[rows], "quality": table.qualities[rows], "resampling": table.resampling[rows],
+            "detail": detail[rows],
             "distance": distance((X[rows] - clf.mean_) / clf.scale_)}
 
 
@@ -166,7 +170,8 @@ def run(table, configs, train_items, is_train_row, *, k=4, seed=0):
     results = []
     combos = [(name, params) for name in configs for params in grid()]
     for name, params in tqdm(combos, desc="cross-validation", unit="setting"):
-        score, means, oof, synthetic, rule_rows = cv_score(table, name, params, train_items, is_train_row, folds, k)
+        score, means, oof, synthetic, rule_rows = cv_score(table, name, params, train_items, is_train_row, folds, k,
+                                                            configs[name])
         curve = threshold_curve(oof)
         threshold = choose_threshold(curve)
         results.append({"config": name, "params": params, "cv_balanced_accuracy": score, "per_condition": means,
