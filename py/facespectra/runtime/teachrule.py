@@ -20,6 +20,7 @@ IDENTITY = [1.0, 0.0]
 WORDS = {  # the regimes as the Teach panel names them
     "full": "full size (1000 px or more on the shorter side)",
     "resampled": "resized or rotated after they were made",
+    "smoothed": "blurred or smoothed (little fine detail)",
     "reduced": "under 1000 px on the shorter side",
     "small": "under 256 px",
     "heavy": "heavily compressed JPEG (quality under 50)",
@@ -60,8 +61,8 @@ def fit_rule(p, y, image, regimes, dist):
             t_real, n_real = _real_edge(p[m], y[m], image[m])
             part["t_fake"] = t_fake if n_fake >= BACKING else None
             part["t_real"] = t_real if n_real >= BACKING else None
-            summary[name] = {"words": WORDS.get(name, name), "t_fake": part["t_fake"], "t_real": part["t_real"], "n_fake": n_fake, "n_real": n_real,
-                             "examples_real": kinds[0], "examples_fake": kinds[1]}
+            summary[name] = {"words": WORDS[name], "t_fake": part["t_fake"], "t_real": part["t_real"],
+                             "n_fake": n_fake, "n_real": n_real, "examples_real": kinds[0], "examples_fake": kinds[1]}
         parts[name] = part
     if all(part["t_fake"] is None and part["t_real"] is None for part in parts.values()):
         return None, summary
