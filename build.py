@@ -181,10 +181,14 @@ def validate_weights(path):
         raise BuildError(f"{path}: {exc}") from None
 
 
+NOT_IN_PAGE = ("effnet.py",)  # the CNN (issue 25) takes part in no verdict yet: the page never imports it
+
+
 def runtime_sources():
-    """What the page runs: the package's import-light __init__ and the whole runtime/ folder, by
-    archive name (numpy + Pillow + stdlib only, checked by tests/test_layout.py)."""
-    paths = [PY_PACKAGE / "__init__.py", *sorted((PY_PACKAGE / "runtime").glob("*.py"))]
+    """What the page runs: the package's import-light __init__ and the runtime/ folder, by archive name
+    (numpy + Pillow + stdlib only, checked by tests/test_layout.py), but for NOT_IN_PAGE."""
+    paths = [PY_PACKAGE / "__init__.py",
+             *sorted(p for p in (PY_PACKAGE / "runtime").glob("*.py") if p.name not in NOT_IN_PAGE)]
     return {p.relative_to(PY_PACKAGE.parent).as_posix(): p for p in paths}
 
 

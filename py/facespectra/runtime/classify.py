@@ -4,6 +4,8 @@ Never raises for a bad file: the row carries label "error" and the message,
 so one broken file in a batch costs only its own row.
 """
 
+import numpy as np
+
 from . import resampling
 from .advice import advice
 from .errors import InputError
@@ -29,15 +31,19 @@ def judge(features, side, quality, model, codec=None, evidence=None):
                            regime(side, quality, codec), side, quality)
     return decide(float(model.decision_function(features)[0]), side, quality,
                   float(distance(model.standardise(features)[0])), model.verdict_rule, codec, evidence,
-                  float(fine_detail(features, model.config)))
+                  _detail(features, model))
 
 
 def read_in(features, side, quality, model, codec=None, evidence=None):
     """The input regime judge() reads an image in: the page's bar shows that regime's zones."""
     if model.verdict_rule is None:
         return regime(side, quality, codec)
-    detail = float(fine_detail(features, model.config))
-    return pixel_regime(side, quality, codec, model.verdict_rule, evidence, detail)
+    return pixel_regime(side, quality, codec, model.verdict_rule, evidence, _detail(features, model))
+
+
+def _detail(features, model):
+    """The fine detail (spectrum.fine_detail) of one image's features, given as a vector or a 1-row matrix."""
+    return float(fine_detail(np.reshape(features, -1), model.config))
 
 
 def resampling_score(img, model):
