@@ -62,7 +62,7 @@ SIZES = {"jpeg256": (256, 256, "JPEG"), "jpeg1024": (1024, 1024, "JPEG"),
          "jpeg4000x3000": (4000, 3000, "JPEG"), "png1024": (1024, 1024, "PNG")}
 TARGETS = {"per_image_ratio_1024": 1.5, "batch_ratio": 1.5, "cold_ready_s": 1.5, "warm_ready_s": 0.8,
            "first_verdict_s": 0.15, "next_verdict_s": 0.08, "bytes_before_verdict": 6_000_000, "faces_page_ms": 25.0, "teach_384_s": 30.0,
-           "effnet_page_ms": 250.0, "effnet_cpython_ms": 60.0}
+           "effnet_page_ms": 250.0, "effnet_cpython_ms": 60.0, "resampling_cpython_ms": 15.0}
 TEACH_SIDES = (384, 1024)
 
 # Installed before any page script: records when the status turns ready, when files are picked, when each
@@ -452,6 +452,21 @@ def bench_effnet(reps):
     return {"effnet_cpython_ms": cpython, "effnet_page_ms": node_timings("effnet_node.mjs", images, reps)}
 
 
+def bench_resampling(reps):
+    """ms of runtime.resampling.score on a decoded 1024² camera-like JPEG in CPython (issue 23: ≤ 15 ms),
+    the median of `reps` calls after one to warm up."""
+    from facespectra.runtime import decode, resampling
+
+    img = decode.load(encode(camera_like(1024, 1024, 9), "JPEG"))
+    resampling.score(img)
+    times = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        resampling.score(img)
+        times.append(1000 * (time.perf_counter() - t0))
+    return {"resampling_cpython_ms": median(times)}
+
+
 def machine():
     model = next((line.split(":", 1)[1].strip() for line in subprocess.run(
         ["lscpu"], capture_output=True, text=True).stdout.splitlines() if line.startswith("Model name")), "?")
@@ -498,6 +513,7 @@ def run(args):
     res.update(bench_faces(args.image_reps))
     print("bench: CNN features, Pyodide (Node) and CPython…", file=sys.stderr)
     res.update(bench_effnet(args.image_reps))
+    res.update(bench_resampling(args.image_reps))
     print("bench: trainer…", file=sys.stderr)
     res.update(bench_trainer(model, args.trainer_images))
     return res
@@ -536,6 +552,8 @@ def rows(res, visits_only=False):
     for name in res.get("effnet_page_ms", {}):
         out.append((f"CNN features {name} page (Node)", res["effnet_page_ms"][name], "ms", TARGETS["effnet_page_ms"]))
         out.append((f"CNN features {name} CPython", res["effnet_cpython_ms"][name], "ms", TARGETS["effnet_cpython_ms"]))
+    if "resampling_cpython_ms" in res:
+        out.append(("resampling check, 1024² CPython", res["resampling_cpython_ms"], "ms", TARGETS["resampling_cpython_ms"]))
     return out
 
 
