@@ -216,10 +216,18 @@ def test_a_redeploy_never_breaks_offline_use(browser, dist_dir, tmp_path):
         assert results(page, 1)[0]["label"] not in (None, "error")
         page.close()
 
-        page = context.new_page()  # no page runs build A now: B takes over, still offline
-        page.requests = []
-        page.goto(srv.base_url)
-        wait_ready(page)
+        # No page runs build A now: B takes over, still offline. The browser activates the waiting build once
+        # it has seen the last tab of A go, which it does asynchronously: a visit begun before that still
+        # runs A, so visit (and leave) until B runs, within a bound.
+        for _ in range(10):
+            page = context.new_page()
+            page.requests = []
+            page.goto(srv.base_url)
+            wait_ready(page)
+            if weights_requested(page) == [name_b]:
+                break
+            page.close()
+            time.sleep(1.0)
         assert weights_requested(page) == [name_b]
         caches = page.evaluate("() => caches.keys()")
         assert len([c for c in caches if c.startswith("facespectra-")]) == 1, caches
