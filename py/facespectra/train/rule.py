@@ -38,7 +38,7 @@ from .bounds import CONFIDENCE, keeps_promise
 from .evaluate import HELD_OUT_CONDITIONS, verdict_metrics
 
 TARGETS = (0.01, 0.005, 0.0025, 0.0)  # fitted error shares tried
-MARGINS = (0.0, 0.5, 1.0, 2.0, 4.0)  # how much further (log-odds) towards the safe end the thresholds move, tried
+MARGINS = (0.0, 0.5, 1.0, 2.0, 4.0)  # log-odds the thresholds move further towards their safe ends, tried
 FLAG_QUANTILES = (0.8, 0.9, 0.95, 0.99)  # share of unedited photos below the resampling flag, tried
 DETAIL_QUANTILES = (0.01, 0.02, 0.05)  # share of unedited photos below the fine-detail flag, tried
 UNEDITED = ("as_distributed", "jpeg_q95", "jpeg_q85", "jpeg_q75", "jpeg_q65")
@@ -55,10 +55,11 @@ class Setting:
     target: float
     margin: float
     quantile: float
-    detail_quantile: float = DETAIL_QUANTILES[0]
+    detail_quantile: float
 
 
-SETTINGS = [Setting(t, m, q, d) for q, d, t, m in itertools.product(FLAG_QUANTILES, DETAIL_QUANTILES, TARGETS, MARGINS)]
+SETTINGS = [Setting(t, m, q, d)
+            for q, d, t, m in itertools.product(FLAG_QUANTILES, DETAIL_QUANTILES, TARGETS, MARGINS)]
 
 
 def platt(logits, y, l2=1e-3, iters=100):
@@ -139,7 +140,7 @@ def flags(rows, setting):
 
 
 def fit_rule(rows, setting, withheld=()):
-    """rows: {condition: {"y", "logit", "side", "quality", "resampling", "distance", ...: arrays}} -> the rule
+    """rows: {condition: {"y", "logit", "side", "quality", "resampling", "detail", "distance", ...: arrays}} -> the rule
     for the weights under a Setting, fitted on every condition but the held-out edits; `withheld`:
     (regime, side) pairs that get no threshold ("fake": t_fake, "real": t_real)."""
     rows = _fitted(rows)
