@@ -186,28 +186,25 @@ def framed_large(it, own):
 def test_a_frame_filling_face_at_one_side_is_judged_where_it_is(seed_data, model):
     """A portrait at the left of a wide picture: the centre square the whole-image features read is texture,
     the face is checked on its own region, and gets its portrait's verdict."""
-    for it, own in held_out(seed_data, model, "fake")[:6]:
-        if own["verdict"] != "fake":
-            continue
-        img = load(it.path.read_bytes()).convert("RGB")
-        canvas = texture(3000, seed=4).crop((0, 0, 3000, img.size[1]))
-        canvas.paste(img, (0, 0))
-        row = classify_bytes(encode(canvas, "PNG"), model)
-        (face,) = row["faces"]
-        assert facecheck.fills_frame(face, canvas.size) and face["region"][2] <= img.size[0] + 150
-        assert (row["verdict"], face["verdict"]) == ("fake", "fake"), (it.path.name, row["reason"])
-        return
-    pytest.skip("no held-out fake among the first six is called fake by these weights")
+    called_fake = [it for it, own in held_out(seed_data, model, "fake") if own["verdict"] == "fake"]
+    assert called_fake, "the shipped weights call none of the held-out fakes generated (the model card: 16 of 38)"
+    img = load(called_fake[0].path.read_bytes()).convert("RGB")
+    canvas = texture(3000, seed=4).crop((0, 0, 3000, img.size[1]))
+    canvas.paste(img, (0, 0))
+    row = classify_bytes(encode(canvas, "PNG"), model)
+    (face,) = row["faces"]
+    assert facecheck.fills_frame(face, canvas.size) and face["region"][2] <= img.size[0] + 150
+    assert (row["verdict"], face["verdict"]) == ("fake", "fake"), (called_fake[0].path.name, row["reason"])
 
 
 def test_a_fake_face_turns_a_group_picture_fake(seed_data, model):
     """Held-out portraits pasted at full resolution (regions of 1000 px and more, so each face gets a
-    confident verdict of its own) on a 4000×3000 picture where no face fills the frame: a fake face makes
-    the picture "fake", and no face gets a confident wrong verdict."""
-    reals = [it for it, own in held_out(seed_data, model, "real") if own["verdict"] == "real" and framed_large(it, own)][:2]
+    confident verdict of its own where the rule gives one) on a 4000×3000 picture where no face fills the
+    frame: a fake face the weights call generated makes the picture "fake", and no face gets a confident
+    wrong verdict."""
+    reals = [it for it, own in held_out(seed_data, model, "real") if framed_large(it, own)][:2]
     fakes = [it for it, own in held_out(seed_data, model, "fake") if own["verdict"] == "fake" and framed_large(it, own)][:3]
-    if len(reals) < 2 or not fakes:
-        pytest.skip("too few held-out portraits with confident verdicts of their own under these weights")
+    assert len(reals) == 2 and fakes, "the held-out portraits no longer frame large, or no fake is called generated"
     called = []
     for fake in fakes:
         portraits = [load(it.path.read_bytes()).convert("RGB") for it in (reals[0], fake, reals[1])]
@@ -224,7 +221,7 @@ def test_a_fake_face_turns_a_group_picture_fake(seed_data, model):
             assert row["verdict"] == "fake" and row["reason"] == f"face {row['faces'].index(faces[1]) + 1} of 3 looks generated"
             assert row["label"] == "fake" and row["p_fake"] == max(f["p_fake"] for f in faces)
     print(f"\nper-face verdicts (real, fake, real) in {len(called)} group pictures: {called}")
-    assert any(v[1] == "fake" for v in called) and any("real" in (v[0], v[2]) for v in called)
+    assert any(v[1] == "fake" for v in called)  # the confident per-face branch is reached
 
 
 def test_missing_detector_weights_say_how_to_get_them(tmp_path, monkeypatch):

@@ -44,6 +44,8 @@ def _loss_plot(history):
 def _roc_plot(preds, metrics):
     fig, ax = plt.subplots(figsize=(5, 4.5))
     for name, (y, p, _) in preds.items():
+        if len(np.unique(y)) < 2:  # synthetic fakes only: no false fake rate to draw
+            continue
         fpr, tpr = roc_curve(y, p)
         ax.plot(fpr, tpr, label=f"{name} (AUC {metrics[name]['auc']:.3f})")
     ax.plot([0, 1], [0, 1], "k:", lw=0.8)
