@@ -66,6 +66,15 @@ def is_resampled(score, rule):
     return not math.isfinite(score) or score > limit
 
 
+def is_smoothed(detail, rule):
+    """Whether an image's fine detail (spectrum.fine_detail) is below the rule's fitted flag; a value that is
+    no number counts as smoothed, so it can only withhold."""
+    limit = rule.get("detail_threshold") if rule else None
+    if limit is None or detail is None:
+        return False
+    return not math.isfinite(detail) or detail < limit
+
+
 def sigmoid(z):
     """Numerically stable logistic function (no overflow warnings for large |z|)."""
     z = np.asarray(z, dtype=np.float64)
@@ -98,15 +107,6 @@ def withheld(name, side, quality, decides=False):
     if name == "full":
         return REASONS["no_traces"]
     return REASONS[name].format(side=side, quality=quality)
-
-
-def is_smoothed(detail, rule):
-    """Whether an image's fine detail (spectrum.fine_detail) is below the rule's fitted flag; a value that is
-    no number counts as smoothed, so it can only withhold."""
-    limit = rule.get("detail_threshold") if rule else None
-    if limit is None or detail is None:
-        return False
-    return not math.isfinite(detail) or detail < limit
 
 
 def pixel_regime(side, quality, codec, rule, resampling=None, detail=None):
