@@ -1,5 +1,5 @@
-// bench/run.py's CNN step in Pyodide: the dist's own Pyodide, wheels and runtime zip, and the converted effnet
-// weights from py/facespectra/runtime/ (dist/ does not ship them: the page does not use the CNN), under Node.
+// bench/run.py's CNN step in Pyodide: the dist's own Pyodide, wheels and runtime zip, and runtime/effnet.py with
+// its converted weights from py/facespectra/runtime/ (dist/ ships neither: the page does not use the CNN), under Node.
 //   node bench/effnet_node.mjs DIST REPS IMAGE...   -> prints {image path: median ms of runtime.effnet.features}
 // The measurement itself is bench/effnet_timing.py, the same one run.py makes in CPython.
 import fs from "node:fs";
@@ -15,8 +15,10 @@ await py.loadPackage(manifest.packages, { messageCallback: () => {} });
 const runtime = "/home/pyodide/runtime";
 py.unpackArchive(new Uint8Array(fs.readFileSync(path.join(dist, manifest.runtime))), "zip", { extractDir: runtime });
 const root = path.dirname(path.dirname(new URL(import.meta.url).pathname));
-const weights = path.join(root, "py", "facespectra", "runtime", "effnet.npz");
-py.FS.writeFile(`${runtime}/facespectra/runtime/effnet.npz`, new Uint8Array(fs.readFileSync(weights)));
+for (const name of ["effnet.py", "effnet.npz"]) {
+  const file = path.join(root, "py", "facespectra", "runtime", name);
+  py.FS.writeFile(`${runtime}/facespectra/runtime/${name}`, new Uint8Array(fs.readFileSync(file)));
+}
 py.FS.mkdirTree("/host");
 py.FS.mount(py.FS.filesystems.NODEFS, { root: "/" }, "/host");
 py.globals.set("ARGS", py.toPy([Number(reps), images.map((p) => path.resolve(p))]));
