@@ -46,6 +46,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "py"), str(ROOT / "tests")]
 
 import build  # noqa: E402
+from bench import timing  # noqa: E402
 from conftest import CHROMIUM, CHROMIUM_ARGS, SEED_DATA  # noqa: E402
 from facespectra.train import featuretable  # noqa: E402
 from facespectra.train.augment import Variant  # noqa: E402
@@ -416,55 +417,45 @@ def face_images():
 
 def bench_faces(reps):
     """ms per image of runtime.faces.find_faces on a decoded image: CPython here, Pyodide under Node from
-    dist/ (bench/faces_node.mjs); the worker's check adds it to the spectrum's time. One after the other,
+    dist/ (bench/pyodide_timing.mjs); the worker's check adds it to the spectrum's time. One after the other,
     not interleaved: compare the two within a run."""
-    from bench.face_timing import find_faces_ms
-
     images = face_images()
-    cpython = {name: find_faces_ms(data, reps) for name, data in images.items()}
-    return {"faces_cpython_ms": cpython, "faces_page_ms": node_timings("faces_node.mjs", images, reps)}
+    cpython = {name: timing.find_faces_ms(data, reps) for name, data in images.items()}
+    return {"faces_cpython_ms": cpython, "faces_page_ms": node_timings("find_faces_ms", images, reps)}
 
 
-def node_timings(script, images, reps):
-    """{name: ms} from a bench/*.mjs script that times each image file in Pyodide under Node from dist/."""
+def node_timings(function, images, reps, runtime_files=()):
+    """{name: ms} of bench/timing.py's `function` on each image file in Pyodide under Node from dist/
+    (bench/pyodide_timing.mjs), with `runtime_files` of py/facespectra/runtime/ that dist/ does not ship."""
     with tempfile.TemporaryDirectory() as tmp:
         paths = {}
         for i, (name, data) in enumerate(images.items()):
             paths[name] = Path(tmp) / f"image{i}.img"
             paths[name].write_bytes(data)
-        out = subprocess.run(["node", str(ROOT / "bench" / script), str(build.DIST), str(reps),
-                              *map(str, paths.values())], capture_output=True, text=True, check=True).stdout
+        out = subprocess.run(["node", str(ROOT / "bench" / "pyodide_timing.mjs"), str(build.DIST), str(reps), function,
+                              ",".join(runtime_files), *map(str, paths.values())],
+                             capture_output=True, text=True, check=True).stdout
         page = json.loads(out.strip().splitlines()[-1])
     return {name: page[str(p)] for name, p in paths.items()}
 
 
 def bench_effnet(reps):
     """ms per image of runtime.effnet.features (the face's square at the network's input size, its
-    features): CPython here, Pyodide under Node from dist/ (bench/effnet_node.mjs), one after the other.
-    A seed portrait when ../shared holds them, and a camera-like 512 px picture (a web-sized face)."""
-    from bench.effnet_timing import effnet_ms
-
+    features): CPython here, Pyodide under Node from dist/ with the module and weights dist/ does not ship
+    (bench/pyodide_timing.mjs), one after the other. A seed portrait when ../shared holds them, and a
+    camera-like 512 px picture (a web-sized face)."""
     images = {"camera512": encode(camera_like(512, 512, 52), "JPEG")}
     seed = SEED_DATA / "real"
     if seed.is_dir():
         images["seed portrait 1024"] = sorted(seed.iterdir())[0].read_bytes()
-    cpython = {name: effnet_ms(data, reps) for name, data in images.items()}
-    return {"effnet_cpython_ms": cpython, "effnet_page_ms": node_timings("effnet_node.mjs", images, reps)}
+    cpython = {name: timing.effnet_ms(data, reps) for name, data in images.items()}
+    return {"effnet_cpython_ms": cpython,
+            "effnet_page_ms": node_timings("effnet_ms", images, reps, ("effnet.py", "effnet.npz"))}
 
 
 def bench_resampling(reps):
-    """ms of runtime.resampling.score on a decoded 1024² camera-like JPEG in CPython (issue 23: ≤ 15 ms),
-    the median of `reps` calls after one to warm up."""
-    from facespectra.runtime import decode, resampling
-
-    img = decode.load(encode(camera_like(1024, 1024, 9), "JPEG"))
-    resampling.score(img)
-    times = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        resampling.score(img)
-        times.append(1000 * (time.perf_counter() - t0))
-    return {"resampling_cpython_ms": median(times)}
+    """ms of runtime.resampling.score on a decoded 1024² camera-like JPEG in CPython (issue 23: ≤ 15 ms)."""
+    return {"resampling_cpython_ms": timing.resampling_ms(encode(camera_like(1024, 1024, 9), "JPEG"), reps)}
 
 
 def machine():

@@ -109,7 +109,7 @@ class _Pointwise:
 def _pointwise(x, layer):
     """1×1 convolution: a matrix product. Pyodide's numpy has no BLAS, and there einsum over transposed
     weights (each output a dot product of two contiguous rows) beats `@` several times over once the
-    input has many channels (bench/effnet_timing.py); CPython's BLAS `@` is fastest at every shape."""
+    input has many channels (bench/timing.py); CPython's BLAS `@` is fastest at every shape."""
     h, wd, c = x.shape
     x = x.reshape(-1, c)
     y = np.einsum("ij,kj->ik", x, layer.w) if layer.einsum else x @ layer.w
@@ -135,7 +135,7 @@ def _padded(x, k, stride):
 def _depthwise(x, w, b, stride, rows):
     """Depthwise k×k convolution as k² shifted, strided slices times per-channel weights. The weights
     come repeated along an output row (`rows`, of shape (k, k, wo, C)): one inner loop of wo·C numbers
-    per row rather than wo loops of C, which is much faster in Pyodide (bench/effnet_timing.py)."""
+    per row rather than wo loops of C, which is much faster in Pyodide (bench/timing.py)."""
     k = w.shape[0]
     xp, ho, wo = _padded(x, k, stride)
 
