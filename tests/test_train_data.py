@@ -70,8 +70,8 @@ def test_second_run_hits_the_cache(tmp_path, monkeypatch):
     (tmp_path / "real" / "broken.jpg").write_bytes(b"not an image")
     items = discover([tmp_path])
     calls = []
-    real_extract = featuretable.extract
-    monkeypatch.setattr(featuretable, "extract", lambda *a: [real_extract(*a), calls.append(1)][0])  # successes
+    real_extract = featuretable.extract_with_image
+    monkeypatch.setattr(featuretable, "extract_with_image", lambda *a: [real_extract(*a), calls.append(1)][0])  # successes
     plan = AugmentPlan(n_jpeg=2, n_resized=1, seed=1)
     configs = {"c": FeatureConfig()}
     cache = FeatureCache(tmp_path / "cache")

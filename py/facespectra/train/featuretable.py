@@ -17,7 +17,7 @@ from ..runtime.errors import InputError
 from ..runtime import decode, resampling
 from ..runtime.inputflags import header_facts
 from .featcache import FeatureCache, entry_key, file_hash
-from ..runtime.spectrum import extract
+from ..runtime.spectrum import extract_with_image
 
 
 @dataclass
@@ -55,10 +55,14 @@ def _task(args):
                 if data is None:
                     with open(path, "rb") as fh:
                         data = fh.read()
-                vbytes = augment.apply(data, v)
-                for i, c in enumerate([*configs, None]):
+                vbytes, luma = augment.apply(data, v), None
+                for i, c in enumerate([*configs, None]):  # the facts last: they reuse a config's luma decode
                     if feats[i] is None:
-                        feats[i] = _facts(vbytes) if c is None else extract(vbytes, c)
+                        if c is None:
+                            feats[i] = _facts(vbytes, luma)
+                        else:
+                            img, feats[i] = extract_with_image(vbytes, c)
+                            luma = img if img.mode == "L" else luma
                         cache.put(keys[i], feats[i])
             except (InputError, OSError) as exc:
                 if v.identity:  # the source itself is unreadable: skip the image
@@ -68,10 +72,12 @@ def _task(args):
     return out, None
 
 
-def _facts(data):
-    """What the verdict rule reads besides the features: shorter side, JPEG quality (0: none), resampling."""
+def _facts(data, luma=None):
+    """What the verdict rule reads besides the features: shorter side, JPEG quality (0: none), resampling
+    (read on the file's decoded luma, `luma` when already decoded, as classify reads it)."""
     side, quality = header_facts(data)
-    return np.array([side, quality or 0, resampling.score(decode.load(data))], dtype=np.float64)
+    return np.array([side, quality or 0, resampling.score(decode.load(data) if luma is None else luma)],
+                    dtype=np.float64)
 
 
 def build(items, variants_of, configs, *, jobs=None, cache=None, desc="features"):
