@@ -5,8 +5,9 @@
 
 Every seed face is run through EfficientNet-Lite0 in three conditions: as distributed, re-saved at JPEG
 q75, and downscaled to 512 px then re-saved at q75 (both classes alike, so that the fakes' higher JPEG
-quality cannot separate them), at each input size (160, 224, 320 px, colour; 224 px also on luma). The
-spatial mean and standard deviation of every stage's output are cached. Then, for each option (size,
+quality cannot separate them), on each input: the centre window of the image at its own resolution
+(effnet.prepare) of 160, 224 and 320 px in colour and of 224 px on luma, and the whole face resized to 224
+px on luma. The spatial mean and standard deviation of every stage's output are cached. Then, for each option (size,
 colour, stages, pooling), a logistic regression (the project's solver) is fitted by 4-fold
 cross-validation by image on the images the shipped weights trained on (the held-out ones take no part
 in any choice), on all three conditions together, and scored by AUC in each. Prints the table, with the
@@ -40,7 +41,9 @@ from facespectra.train.search import stratified_folds  # noqa: E402
 from facespectra.train.train import split_items  # noqa: E402
 
 CONDITIONS = ("as distributed", "q75", "512 q75")
-INPUTS = ((160, "mean"), (224, "mean"), (320, "mean"), (224, "luma"))  # (size, decode.load's gray=)
+# (size, decode.load's gray=, "window": effnet.prepare's centre window at the image's resolution, or "resized")
+INPUTS = ((160, "mean", "window"), (224, "mean", "window"), (320, "mean", "window"), (224, "luma", "window"),
+          (224, "luma", "resized"))
 STAGE_SETS = {"head": (8,), "6-7+head": (6, 7, 8), "4-7+head": (4, 5, 6, 7, 8), "3-7+head": (3, 4, 5, 6, 7, 8),
               "all": (1, 2, 3, 4, 5, 6, 7, 8)}
 POOLINGS = ("mean", "mean+std")
@@ -63,10 +66,21 @@ def condition_bytes(data, condition):
     return buf.getvalue()
 
 
-def extract(items, size, gray, cache):
+def resized(img, size):
+    """The whole image's centre square resized to size×size, scaled for the network (the alternative to
+    effnet.prepare's window)."""
+    w, h = img.size
+    side = min(w, h)
+    box = ((w - side) // 2, (h - side) // 2, (w - side) // 2 + side, (h - side) // 2 + side)
+    x = np.asarray(img.resize((size, size), Image.BILINEAR, box=box), dtype=np.float32)
+    x = np.repeat(x[:, :, None], 3, axis=2) if x.ndim == 2 else x
+    return (x - effnet.MEAN) / effnet.STD
+
+
+def extract(items, size, gray, view, cache):
     """{stage: (mean, std) arrays of shape (images, conditions, C)} and the median ms of the network,
     cached in `cache`."""
-    path = cache / f"{size}_{gray}.npz"
+    path = cache / f"{size}_{gray}_{view}.npz"
     if path.exists():
         with np.load(path) as z:
             return {s: (z[f"m{s}"], z[f"s{s}"]) for s in range(1, 9)}, float(z["ms"])
@@ -76,14 +90,15 @@ def extract(items, size, gray, cache):
         data = item.path.read_bytes()
         per_condition = []
         for condition in CONDITIONS:
-            x = effnet.prepare(decode.load(condition_bytes(data, condition), gray=gray), size)
+            img = decode.load(condition_bytes(data, condition), gray=gray)
+            x = effnet.prepare(img, size) if view == "window" else resized(img, size)
             t = time.perf_counter()
             out = net.stage_outputs(x, tuple(range(1, 9)))
             times.append((time.perf_counter() - t) * 1000)
             per_condition.append({s: effnet.pooled({s: y}, spread=True) for s, y in out.items()})
         rows.append(per_condition)
         if n % 50 == 0:
-            print(f"  {size} {gray}: {n}/{len(items)}, {statistics.median(times):.0f} ms", file=sys.stderr)
+            print(f"  {size} {gray} {view}: {n}/{len(items)}, {statistics.median(times):.0f} ms", file=sys.stderr)
     stats = {}
     for s in range(1, 9):
         v = np.array([[r[c][s] for c in range(len(CONDITIONS))] for r in rows], dtype=np.float32)
@@ -121,10 +136,11 @@ def main(argv=None):
     parser.add_argument("--cache", type=Path, default=Path("/tmp/effnet_choice"))
     parser.add_argument("--weights", type=Path, default=ROOT / "weights" / "model.json",
                         help="weights whose held-out split is left out of the choice")
-    parser.add_argument("--input", action="append", metavar="SIZE:GRAY", help="only these inputs, e.g. 224:mean "
-                        "(repeatable; default: all of " + ", ".join(f"{s}:{g}" for s, g in INPUTS) + ")")
+    parser.add_argument("--input", action="append", metavar="SIZE:GRAY:VIEW", help="only these inputs, e.g. "
+                        "224:luma:window (repeatable; default: all of " + ", ".join(":".join(map(str, i)) for i in INPUTS)
+                        + ")")
     args = parser.parse_args(argv)
-    inputs = [(int(v.split(":")[0]), v.split(":")[1]) for v in args.input] if args.input else INPUTS
+    inputs = [(int(v.split(":")[0]), *v.split(":")[1:3]) for v in args.input] if args.input else INPUTS
     items = discover([args.data])
     labels = np.array([it.label for it in items])
     split = json.loads(args.weights.read_text())["provenance"]["split"]
@@ -133,18 +149,19 @@ def main(argv=None):
     train = ~held_out
     print(f"{train.sum()} training images ({labels[train].sum()} fake), {held_out.sum()} held out and unused; "
           f"{FOLDS}-fold CV by image, L2 {L2}")
-    print(f"{'size':>4s} {'colour':6s} {'stages':9s} {'pooling':8s} {'dims':>5s} "
+    print(f"{'size':>4s} {'view':8s} {'colour':6s} {'stages':9s} {'pooling':8s} {'dims':>5s} "
           + " ".join(f"{c:>14s}" for c in CONDITIONS) + f" {'net ms':>7s}")
-    extracted = {(size, gray): extract(items, size, gray, args.cache) for size, gray in inputs}
+    extracted = {i: extract(items, *i, args.cache) for i in inputs}
     results = []
-    for (size, gray), (stats, ms) in extracted.items():
-        options = [(n, p) for n in STAGE_SETS for p in POOLINGS] if (size, gray) == (224, "mean") else OTHER_OPTIONS
+    for (size, gray, view), (stats, ms) in extracted.items():
+        options = ([(n, p) for n in STAGE_SETS for p in POOLINGS] if (size, gray, view) == (224, "mean", "window")
+                   else OTHER_OPTIONS)
         for name, pooling in options:
             X = design(stats, STAGE_SETS[name], pooling)[train]
             aucs = cv_aucs(X, labels[train], folds[train])
             colour = "RGB" if gray == "mean" else "luma"
-            results.append((size, colour, name, pooling, X.shape[-1], aucs, ms))
-            print(f"{size:4d} {colour:6s} {name:9s} {pooling:8s} {X.shape[-1]:5d} "
+            results.append((size, f"{view} {colour}", name, pooling, X.shape[-1], aucs, ms))
+            print(f"{size:4d} {view:8s} {colour:6s} {name:9s} {pooling:8s} {X.shape[-1]:5d} "
                   + " ".join(f"{a:14.3f}" for a in aucs) + f" {ms:7.1f}", flush=True)
     best = max(results, key=lambda r: np.mean(r[5]))
     print(f"\nbest mean AUC over the conditions: {best[0]} px {best[1]}, {best[2]}, {best[3]} "

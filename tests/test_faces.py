@@ -149,7 +149,7 @@ def test_small_faces_are_checked_one_by_one(seed_data, model):
 def test_a_region_too_small_for_the_model_cannot_be_told(model):
     img = texture(400, seed=9).convert("L")
     face = {"box": [100.0, 100.0, 130.0, 130.0], "score": 0.9}
-    checked = facecheck.check_face(img, face, model, lambda f, side: pytest.fail("judged a 50-px region"))
+    checked = facecheck.check_face(img, face, model, lambda f, side, region: pytest.fail("judged a 50-px region"))
     assert (checked["verdict"], checked["p_fake"], checked["reason"]) == ("uncertain", None, "face too small (50 px)")
 
 

@@ -53,11 +53,14 @@ def test_a_rule_less_model_has_zones_only_in_full(shipped):
 
 
 def test_face_summary_reads_p_fake_in_the_regime_of_its_face():
-    faces = [{"verdict": "uncertain", "p_fake": 0.3, "regime": "reduced", "reason": "x"},
-             {"verdict": "uncertain", "p_fake": 0.8, "regime": "small", "reason": "y"},
-             {"verdict": "uncertain", "p_fake": None, "regime": None, "reason": "z"}]
+    def opinions(p):
+        return {"spectral": p, "cnn": None}
+
+    faces = [{"verdict": "uncertain", "p_fake": 0.3, "regime": "reduced", "reason": "x", "opinions": opinions(0.3)},
+             {"verdict": "uncertain", "p_fake": 0.8, "regime": "small", "reason": "y", "opinions": opinions(0.7)},
+             {"verdict": "uncertain", "p_fake": None, "regime": None, "reason": "z", "opinions": opinions(None)}]
     summary = facecheck._summary(faces)
-    assert (summary["p_fake"], summary["regime"]) == (0.8, "small")
+    assert (summary["p_fake"], summary["regime"], summary["opinions"]) == (0.8, "small", opinions(0.7))
 
 
 def test_csv_has_the_advice_column(shipped):

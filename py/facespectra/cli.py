@@ -128,6 +128,8 @@ def _add_trainer_commands(sub):
     p.add_argument("--init", type=Path, metavar="WEIGHTS", help="resume from these weights (their feature config is kept)")
     p.add_argument("--config", action="append", metavar="NAME", help="feature config(s) to consider (default: all candidates)")
     p.add_argument("--no-search", dest="search", action="store_false", help="skip cross-validation; use --l2 and the first config")
+    p.add_argument("--no-cnn", dest="cnn", action="store_false",
+                   help="train the spectral model alone, without the CNN head and the rule over both detectors")
     p.add_argument("--l2", type=float, default=1e-3, help="L2 strength without search (default: %(default)s)")
     p.add_argument("--folds", type=int, default=4, help="cross-validation folds (default: %(default)s)")
     p.add_argument("--test-fraction", type=float, default=0.25, help="held-out share of each class (default: %(default)s)")

@@ -22,6 +22,7 @@ ADVICE = {
     "unlike": "The model knows face portraits like those it learnt from; this picture is unlike them, so treat "
               "the answer as unknown.",
     "close": "No action will make this more certain: treat it as unknown.",
+    "disagree": "Treat it as unknown: one detector leans towards a generated face, so neither vouches for a real one.",
     "no_traces": "Treat it as unknown: this model can find a generator's traces, but cannot vouch for a real "
                  "photo.",
     "no_face": "Use a photo where a face is clearly visible: the model judges faces.",

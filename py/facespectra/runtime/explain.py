@@ -15,13 +15,14 @@ from .verdict import BAND, REGIMES
 PICTURE_SIDE = 128
 
 
-def zones(model):
-    """Each regime's {t_real, t_fake}: where the page's bar shows likely real, can't tell and likely
-    generated (None: no such verdict in that regime). A model without a fitted rule answers only in
-    "full", outside a band around its threshold (verdict.decide_band)."""
-    if model.verdict_rule is not None:
+def zones(model, rule=None):
+    """Each regime's {t_real, t_fake} under `rule` (default: the spectral model's own): where the page's bar
+    shows likely real, can't tell and likely generated (None: no such verdict in that regime). A model
+    without a fitted rule answers only in "full", outside a band around its threshold (verdict.decide_band)."""
+    rule = rule or model.verdict_rule
+    if rule is not None:
         none = {"t_real": None, "t_fake": None}  # a regime older weights lack is never read in (verdict.validate)
-        return {name: {key: model.verdict_rule["regimes"].get(name, none)[key] for key in ("t_real", "t_fake")}
+        return {name: {key: rule["regimes"].get(name, none)[key] for key in ("t_real", "t_fake")}
                 for name in REGIMES}
     low, high = model.threshold - BAND, model.threshold + BAND
     band = {"t_real": low if low >= 0 else None, "t_fake": high if high <= 1 else None}
@@ -51,6 +52,8 @@ def model_info(model):
     return {
         "threshold": model.threshold,
         "zones": zones(model),
+        # the zones of the rule over both detectors, for rows the CNN gave its opinion on (row["detectors"])
+        "zones_both": zones(model, model.cnn.verdict_rule) if model.cnn is not None else None,
         "calibrated": model.verdict_rule is not None,  # p_fake then reads against 0.5
         "frequencies": cfg.frequencies().tolist(),
         "blocks": blocks,

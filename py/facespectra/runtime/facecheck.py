@@ -67,26 +67,27 @@ def region_image(img, left, top, side):
 
 
 def check_face(img, face, model, judge, whole=None):
-    """One face region's own verdict: {"verdict", "p_fake", "reason", "regime", "region"} added to a copy of
-    `face`.
+    """One face region's own verdict: {"verdict", "p_fake", "reason", "regime", "opinions", "region"} added to a
+    copy of `face`.
 
-    `judge(features, side)` -> (verdict, p_fake, reason, regime) is the caller's rule for a whole image, applied
-    to the region as if it were one. `whole`, the whole image's row, is the answer when the region lies
+    `judge(features, side, region)` -> (verdict, p_fake, reason, regime, opinions) is the caller's rule for a
+    whole image, applied to the region (its features, its side and its pixels) as if it were one. `whole`, the whole image's row, is the answer when the region lies
     within what the extractor read of the whole image: a portrait, framed as the training portraits
     (whose faces vary in size), judged on its own spectrum.
     """
     left, top, side = portrait_region(face["box"], img.size)
     out = {**face, "region": [left, top, left + side, top + side]}
+    unjudged = {"p_fake": None, "regime": None, "opinions": {"spectral": None, "cnn": None}}
     if side < MIN_SIDE:
-        return {**out, "verdict": "uncertain", "p_fake": None, "reason": f"{FACE_TOO_SMALL} ({side} px)",
-                "regime": None}
+        return {**out, **unjudged, "verdict": "uncertain", "reason": f"{FACE_TOO_SMALL} ({side} px)"}
     if whole is not None and _within((left, top, left + side, top + side), _read_box(model, img.size)):
-        return {**out, **{key: whole[key] for key in ("verdict", "p_fake", "reason", "regime")}}
-    feats = features_from_image(region_image(img, left, top, side), model.config)
+        return {**out, **{key: whole[key] for key in ("verdict", "p_fake", "reason", "regime", "opinions")}}
+    region = region_image(img, left, top, side)
+    feats = features_from_image(region, model.config)
     if not np.all(np.isfinite(feats)):
-        return {**out, "verdict": "uncertain", "p_fake": None, "reason": NO_SPECTRUM, "regime": None}
-    verdict, p_fake, reason, name = judge(feats, side)
-    return {**out, "verdict": verdict, "p_fake": p_fake, "reason": reason, "regime": name}
+        return {**out, **unjudged, "verdict": "uncertain", "reason": NO_SPECTRUM}
+    verdict, p_fake, reason, name, opinions = judge(feats, side, region)
+    return {**out, "verdict": verdict, "p_fake": p_fake, "reason": reason, "regime": name, "opinions": opinions}
 
 
 def _read_box(model, size):
@@ -124,6 +125,7 @@ def _summary(faces):
             break
     scored = [f for f in faces if f["p_fake"] is not None]  # the picture's p_fake: the highest, in its face's regime
     top = max(scored, key=lambda f: f["p_fake"]) if scored else {"p_fake": None, "regime": None}
+    opinions = {"opinions": top["opinions"]} if scored else {}  # else the picture's own stay
     n = len(faces)
     first = faces[hits[0]]
     if wanted == "real":
@@ -132,4 +134,4 @@ def _summary(faces):
         reason = f"face {hits[0] + 1} of {n} looks generated" if n > 1 else None
     else:
         reason = f"face {hits[0] + 1} of {n}: {first['reason']}" if n > 1 else first["reason"]
-    return {"verdict": wanted, "p_fake": top["p_fake"], "regime": top["regime"], "reason": reason}
+    return {"verdict": wanted, "p_fake": top["p_fake"], "regime": top["regime"], "reason": reason, **opinions}

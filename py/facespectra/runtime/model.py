@@ -6,14 +6,14 @@ config gives 62"), because a half-valid model would give confident nonsense.
 """
 
 import json
-import math
-import sys
 
 import numpy as np
 
 from . import verdict
+from .cnn import CnnHead
 from .verdict import sigmoid
 from .errors import WeightsError
+from .fields import number, vector
 from .spectrum import FeatureConfig
 
 FORMAT = "facespectra-weights"
@@ -21,43 +21,11 @@ VERSION = 1
 CLASSES = ("real", "fake")
 
 
-def _vector(d, key, n, *, positive=False):
-    value = d.get(key)
-    if not isinstance(value, list):
-        raise WeightsError(f"weights: {key} must be a list of numbers")
-    if len(value) != n:
-        raise WeightsError(f"weights: {key} has {len(value)} values, but the feature config gives {n} features")
-    for i, v in enumerate(value):  # numpy would take true as 1 and "2" as 2
-        if isinstance(v, bool) or not isinstance(v, (int, float)):
-            raise WeightsError(f"weights: {key}[{i}] is {v!r}, not a number")
-    try:
-        arr = np.array(value, dtype=np.float64)
-    except OverflowError:
-        raise WeightsError(f"weights: {key} holds an integer too large for a float") from None
-    bad = np.flatnonzero(~np.isfinite(arr))
-    if bad.size:
-        raise WeightsError(f"weights: {key}[{bad[0]}] is not a finite number")
-    # a denormal scale (1e-310 > 0) makes the standardised features overflow to infinity
-    if positive and np.any(arr < sys.float_info.min):
-        raise WeightsError(f"weights: {key}[{int(np.flatnonzero(arr < sys.float_info.min)[0])}] must be greater "
-                           f"than 0 and at least {sys.float_info.min} (a normal float)")
-    return arr
-
-
-def _number(d, key, lo=-math.inf, hi=math.inf):
-    value = d.get(key)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise WeightsError(f"weights: {key} must be a finite number")
-    if not lo <= value <= hi:
-        raise WeightsError(f"weights: {key} is {value}, it must lie in [{lo}, {hi}]")
-    return float(value)
-
-
 class SpectralModel:
     """Standardise -> linear -> sigmoid. `predict_proba` follows scikit-learn: columns (real, fake)."""
 
     def __init__(self, config, mean, scale, coef, intercept, threshold=0.5, *,
-                 metrics=None, provenance=None, reference=None, verdict_rule=None):
+                 metrics=None, provenance=None, reference=None, verdict_rule=None, cnn=None):
         self.config = config
         self.mean = np.asarray(mean, dtype=np.float64)
         self.scale = np.asarray(scale, dtype=np.float64)
@@ -68,6 +36,7 @@ class SpectralModel:
         self.provenance = provenance or {}
         self.reference = reference or {}
         self.verdict_rule = verdict_rule  # see verdict.py; None: uncertain within a band of the threshold
+        self.cnn = cnn  # the second detector's head and its rule over both (cnn.CnnHead), or None
 
     classes_ = CLASSES
 
@@ -89,22 +58,28 @@ class SpectralModel:
         scaler = d.get("scaler")
         if not isinstance(scaler, dict):
             raise WeightsError("weights: scaler must be an object with 'mean' and 'scale'")
-        mean = _vector(scaler, "mean", n)
-        scale = _vector(scaler, "scale", n, positive=True)
-        coef = _vector(d, "coef", n)
+        mean = vector(scaler, "mean", n)
+        scale = vector(scaler, "scale", n, positive=True)
+        coef = vector(d, "coef", n)
         reference = d.get("reference") or {}
         for key in ("mean_real", "mean_fake", "std_real", "std_fake"):
             if key in reference:
-                _vector(reference, key, n)
+                vector(reference, key, n)
         rule = d.get("verdict_rule")
         if rule is not None:
             try:
                 verdict.validate(rule)
             except ValueError as exc:
                 raise WeightsError(f"weights: {exc}") from None
-        return cls(config, mean, scale, coef, _number(d, "intercept"), _number(d, "threshold", 0.0, 1.0),
+        head = None
+        if d.get("cnn") is not None:
+            if rule is None:
+                raise WeightsError("weights: cnn needs a verdict_rule: the spectral model's own rule decides until "
+                                   "the network is there")
+            head = CnnHead.from_dict(d["cnn"])
+        return cls(config, mean, scale, coef, number(d, "intercept"), number(d, "threshold", 0.0, 1.0),
                    metrics=d.get("metrics") or {}, provenance=d.get("provenance") or {}, reference=reference,
-                   verdict_rule=rule)
+                   verdict_rule=rule, cnn=head)
 
     @classmethod
     def loads(cls, text):
@@ -130,6 +105,7 @@ class SpectralModel:
             "intercept": self.intercept,
             "threshold": self.threshold,
             **({"verdict_rule": self.verdict_rule} if self.verdict_rule is not None else {}),
+            **({"cnn": self.cnn.to_dict()} if self.cnn is not None else {}),
             "reference": self.reference,
             "metrics": self.metrics,
             "provenance": self.provenance,

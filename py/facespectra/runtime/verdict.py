@@ -31,6 +31,7 @@ REASONS = {
     "webp": "lossy WebP compression, which it never learnt from: WebP's blocks can look like a generator's "
             "traces",
     "unlike": "unlike the photos it learnt from: its spectrum is far from all of them",
+    "disagree": "the two detectors disagree: one sees no trace of a generator, the other leans towards one",
     "close": "too close to call: the evidence is not strong enough either way for a verdict",
     "no_traces": "no clear trace of a generator, which is no evidence of a real photo: a generated face that was "
                  "blurred, resized or cropped shows none either",
@@ -114,23 +115,40 @@ def pixel_regime(side, quality, codec, rule, resampling=None, detail=None):
     return regime(side, quality, codec, is_resampled(resampling, rule), is_smoothed(detail, rule))
 
 
-def decide(logit, side, quality, dist, rule, codec=None, resampling=None, detail=None):
+def calibrated(part, logits):
+    """A regime's calibrated p_fake for the detectors' log-odds (one: the spectral model's; two: the spectral
+    model's and the CNN's; None if the calibration overflows), and whether a "real" verdict is vetoed: with two detectors, either one's own
+    calibrated p_fake of at least 0.5 (it leans "generated") forbids calling the image real."""
+    *a, b = part["platt"]
+    z = sum(ai * zi for ai, zi in zip(a, logits)) + b
+    if not math.isfinite(z):
+        return None, False
+    own = part.get("own")
+    veto = bool(own) and any(ai * zi + bi >= 0 for (ai, bi), zi in zip(own, logits))
+    return float(sigmoid(z)), veto
+
+
+def decide(logit, side, quality, dist, rule, codec=None, resampling=None, detail=None, cnn_logit=None):
     """-> (verdict, calibrated p_fake, reason or None) for one image under a fitted rule; `resampling` and
-    `detail` are its pixels' resampling score and fine detail (None: not measured)."""
+    `detail` are its pixels' resampling score and fine detail (None: not measured); `cnn_logit` the second
+    detector's log-odds, which a rule over both detectors (a "platt" of three numbers) needs."""
     name = pixel_regime(side, quality, codec, rule, resampling, detail)
     part = rule["regimes"][name]
-    a, b = part["platt"]
-    z = a * logit + b
-    if not (math.isfinite(z) and math.isfinite(dist)):
+    logits = (logit,) if len(part["platt"]) == 2 else (logit, cnn_logit)
+    if not (all(z is not None and math.isfinite(z) for z in logits) and math.isfinite(dist)):
         return "uncertain", None, NO_NUMBER
-    p = float(sigmoid(z))
+    p, veto = calibrated(part, logits)
+    if p is None:
+        return "uncertain", None, NO_NUMBER
     if dist > rule["max_distance"]:
         return "uncertain", p, REASONS["unlike"]
     t_fake, t_real = part["t_fake"], part["t_real"]
     if t_fake is not None and p >= t_fake:
         return "fake", p, None
-    if t_real is not None and p <= t_real:
+    if t_real is not None and p <= t_real and not veto:
         return "real", p, None
+    if t_real is not None and p <= t_real:
+        return "uncertain", p, REASONS["disagree"]
     return "uncertain", p, withheld(name, side, quality, t_fake is not None and t_real is not None)
 
 
@@ -139,8 +157,9 @@ def _is_number(value):
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def validate(rule):
-    """ValueError naming the problem if a rule from a weights file is not one decide() can apply."""
+def validate(rule, inputs=1):
+    """ValueError naming the problem if a rule from a weights file is not one decide() can apply to `inputs`
+    detectors' log-odds (1: the spectral model's; 2: also the CNN's, with each one's own calibration)."""
     if not isinstance(rule, dict) or not isinstance(rule.get("regimes"), dict):
         raise ValueError("verdict_rule must be an object with 'regimes' and 'max_distance'")
     if not _is_number(rule.get("max_distance")) or not rule["max_distance"] > 0:
@@ -156,8 +175,12 @@ def validate(rule):
         if not isinstance(part, dict):
             raise ValueError(f"verdict_rule.regimes lacks {name!r}")
         platt = part.get("platt")
-        if not (isinstance(platt, list) and len(platt) == 2 and all(_is_number(v) for v in platt)):
-            raise ValueError(f"verdict_rule.regimes.{name}.platt must be two finite numbers")
+        if not (isinstance(platt, list) and len(platt) == inputs + 1 and all(_is_number(v) for v in platt)):
+            raise ValueError(f"verdict_rule.regimes.{name}.platt must be {inputs + 1} finite numbers")
+        own = part.get("own")
+        if inputs > 1 and not (isinstance(own, list) and len(own) == inputs and all(
+                isinstance(ab, list) and len(ab) == 2 and all(_is_number(v) for v in ab) for ab in own)):
+            raise ValueError(f"verdict_rule.regimes.{name}.own must be {inputs} pairs of finite numbers")
         for key in ("t_fake", "t_real"):
             t = part.get(key)
             if t is not None and not (_is_number(t) and 0 <= t <= 1):

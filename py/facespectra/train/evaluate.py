@@ -2,7 +2,7 @@
 
 As distributed; both classes re-saved at the same JPEG quality (95, 85, 75, 65), which removes the
 seed data's compression shortcut; web-style (downscaled to 30-80% of the side, then JPEG 60-90);
-small (a shorter side of 128-256 px); and one condition per everyday edit (edits.py), each then saved
+small (a shorter side of 128-256 px); downscaled to 512 and to 768 px (JPEG 70-95), the sizes web pages show; and one condition per everyday edit (edits.py), each then saved
 at JPEG q70-95, plus synthetic fakes edited so. A condition's variant may depend on the image (drawn
 from its content hash), so each image gets its own web-style size, edit and quality.
 """
@@ -25,6 +25,13 @@ def _fixed(variant):
 def _web(content_hash):
     rng = image_rng(content_hash, 101)
     return Variant(side=int(rng.integers(307, 820)), quality=int(rng.integers(60, 91)))
+
+
+def _sized(side, salt):
+    """Downscaled to `side` px (the sizes web pages show), then JPEG q70-95."""
+    def make(content_hash):
+        return Variant(side=side, quality=_site_quality(image_rng(content_hash, salt)))
+    return make
 
 
 def _small(content_hash):
@@ -61,6 +68,8 @@ CONDITIONS = {
     "jpeg_q65": _fixed(Variant(quality=65)),
     "web": _web,
     "small": _small,
+    "px512": _sized(512, 130),
+    "px768": _sized(768, 131),
     **{f"edit_{kind}": _edited(kind, 110 + i) for i, kind in enumerate(FITTED + HELD_OUT)},
     "edit_synthetic": _edited_synthetic,
 }
@@ -148,18 +157,22 @@ def verdict_metrics(y, verdicts):
             "bound_error_fake": upper_bound(fake_called_real, n_fake)}
 
 
-def judge_rows(model, X, sides, qualities, resampling):
-    """-> (verdicts, calibrated p_fake) of feature rows with their header facts and resampling scores, as the
-    runtime judges a file."""
-    out = [judge(x, int(s), None if q <= 0 else int(q), model, None, float(r))
-           for x, s, q, r in zip(X, sides, qualities, resampling)]
+def judge_rows(model, X, sides, qualities, resampling, cnn_logits=None):
+    """-> (verdicts, calibrated p_fake) of feature rows with their header facts, resampling scores and the CNN's
+    log-odds (None: judged without the network), as the runtime judges a file."""
+    cnn = [None] * len(X) if cnn_logits is None else [float(z) for z in cnn_logits]
+    out = [judge(x, int(s), None if q <= 0 else int(q), model, None, float(r), c)
+           for x, s, q, r, c in zip(X, sides, qualities, resampling, cnn)]
     return np.array([o[0] for o in out]), np.array([o[1] for o in out])
 
 
-def evaluate_model(model, table, items_mask, config_name):
+def evaluate_model(model, table, items_mask, config_name, use_cnn=True):
     """-> ({condition: metrics}, {condition: (y, p_fake, item indices)}); p_fake is calibrated
-    where the model carries a verdict rule, and the metrics then include coverage and confident errors."""
+    where the model carries a verdict rule, and the metrics then include coverage and confident errors.
+    With `use_cnn` and a table holding the CNN's features, rows are judged as the runtime judges them once the
+    network is there (the rule over both detectors); without, by the spectral model's own rule."""
     metrics, preds = {}, {}
+    with_cnn = use_cnn and model.cnn is not None and table.cnn is not None
     for name in CONDITIONS:
         rows = condition_rows(table, items_mask, name)
         if not rows.any():
@@ -168,7 +181,8 @@ def evaluate_model(model, table, items_mask, config_name):
         p = model.predict_proba(X)[:, 1]
         metrics[name] = binary_metrics(y, p, model.threshold)
         if model.verdict_rule is not None:
-            verdicts, p = judge_rows(model, X, table.sides[rows], table.qualities[rows], table.resampling[rows])
+            cnn = model.cnn.logit(table.cnn[rows]) if with_cnn else None
+            verdicts, p = judge_rows(model, X, table.sides[rows], table.qualities[rows], table.resampling[rows], cnn)
             metrics[name].update(verdict_metrics(y, verdicts))
         preds[name] = (y, p, table.items_idx[rows])
     return metrics, preds
@@ -190,6 +204,24 @@ def summary_table(metrics):
                   else ["–"] * 3)
         scores = [f"{100 * m['balanced_accuracy']:.1f}%", f"{m['auc']:.3f}"] if "auc" in m else ["–"] * 2
         lines.append(f"| {label} | " + " | ".join(scores + judged) + " |")
+    return "\n".join(lines)
+
+
+def detector_table(per_detector):
+    """Markdown table comparing rules per condition: {detector: {condition: metrics}} -> for each, coverage
+    (real / generated) and confident errors (real called generated · generated called real, count of n)."""
+    names = list(per_detector)
+    lines = ["| condition | " + " | ".join(names) + " |", "| --- |" + " --- |" * len(names)]
+
+    def cell(m):
+        if m is None or "coverage" not in m:
+            return "–"
+        cov = "/".join("–" if v != v else f"{100 * v:.0f}%" for v in (m["coverage_real"], m["coverage_fake"]))
+        return f"{cov} · {m['real_called_fake']}/{m['n_real']} · {m['fake_called_real']}/{m['n_fake']}"
+
+    for cond in dict.fromkeys(c for d in per_detector.values() for c in d):
+        label = f"{cond} (not fitted on)" if cond in HELD_OUT_CONDITIONS else cond
+        lines.append(f"| {label} | " + " | ".join(cell(per_detector[n].get(cond)) for n in names) + " |")
     return "\n".join(lines)
 
 

@@ -13,12 +13,13 @@ from pathlib import Path
 
 import numpy as np
 
-from ..runtime import resampling
+from ..runtime import effnet, resampling
 from .atomic import write_bytes_atomic
 
 CACHE_VERSION = 2  # 2: float32 logarithm, grid-peak copies at column Nyquist counted once
 DEFAULT_DIR = Path(".cache/features")
 _RESAMPLING_CODE = hashlib.sha256(Path(resampling.__file__).read_bytes()).hexdigest()[:16]
+_EFFNET_CODE = hashlib.sha256(Path(effnet.__file__).read_bytes()).hexdigest()[:16]
 
 
 def file_hash(path):
@@ -34,6 +35,14 @@ def entry_key(content_hash, config, variant):
     key holds the resampling check's source hash, so a changed check misses the cache and features do not."""
     facts = "facts-" + _RESAMPLING_CODE
     text = json.dumps({"v": CACHE_VERSION, "file": content_hash, "config": facts if config is None else config.to_dict(),
+                       "variant": variant.key()}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def cnn_entry_key(content_hash, network, variant):
+    """The key of a variant's CNN features: `network` is runtime/cnn.network_spec() (the network's provenance
+    and how its outputs are read) plus the source hash of runtime/effnet.py."""
+    text = json.dumps({"v": CACHE_VERSION, "file": content_hash, "cnn": {**network, "code": _EFFNET_CODE},
                        "variant": variant.key()}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()
 

@@ -2,7 +2,8 @@
 
 One worker task per source image: the image is decoded and re-encoded once per variant,
 and every requested config is extracted from those bytes, so exploring several configs
-costs one augmentation pass. A file that cannot be read is skipped and listed, never fatal.
+costs one augmentation pass; the CNN's features (runtime/effnet.py) are taken from the same decode,
+for the variants that ask for them. A file that cannot be read is skipped and listed, never fatal.
 """
 
 import os
@@ -16,7 +17,9 @@ from . import augment
 from ..runtime.errors import InputError
 from ..runtime import decode, resampling
 from ..runtime.inputflags import header_facts
-from .featcache import FeatureCache, entry_key, file_hash
+from .featcache import FeatureCache, cnn_entry_key, entry_key, file_hash
+from ..runtime import effnet
+from ..runtime.cnn import network_spec
 from ..runtime.spectrum import extract_with_image
 
 
@@ -36,6 +39,8 @@ class FeatureTable:
     qualities: np.ndarray
     resampling: np.ndarray
     skipped: list = field(default_factory=list)  # (path, reason)
+    cnn: np.ndarray = None  # the CNN's pooled features per row (NaN where not asked for); None: none asked for
+    cnn_logit: np.ndarray = None  # the CNN head's out-of-fold log-odds per row (train/cnnhead.py), once fitted
 
     def rows(self, items_mask, variant_filter):
         """Boolean row mask: rows of the chosen items whose variant passes variant_filter(variant)."""
@@ -44,11 +49,13 @@ class FeatureTable:
 
 
 def _task(args):
-    path, content_hash, variants, configs, cache_root = args
+    path, content_hash, variants, configs, cache_root, cnn_wanted, network = args
     cache = FeatureCache(cache_root)
     out, data = [], None
-    for v in variants:
+    for v, wants_cnn in zip(variants, cnn_wanted):
         keys = [entry_key(content_hash, c, v) for c in [*configs, None]]
+        if wants_cnn:
+            keys.append(cnn_entry_key(content_hash, network, v))
         feats = [cache.get(k) for k in keys]
         if any(f is None for f in feats):
             try:
@@ -64,11 +71,14 @@ def _task(args):
                             img, feats[i] = extract_with_image(vbytes, c)
                             luma = img if img.mode == "L" else luma
                         cache.put(keys[i], feats[i])
+                if wants_cnn and feats[-1] is None:
+                    feats[-1] = effnet.features(decode.load(vbytes) if luma is None else luma)
+                    cache.put(keys[-1], feats[-1])
             except (InputError, OSError) as exc:
                 if v.identity:  # the source itself is unreadable: skip the image
                     return None, str(exc)
                 return None, f"augmentation {v.key()} failed: {exc}"
-        out.append(feats)
+        out.append(feats if wants_cnn else [*feats, None])
     return out, None
 
 
@@ -80,8 +90,9 @@ def _facts(data, luma=None):
                     dtype=np.float64)
 
 
-def build(items, variants_of, configs, *, jobs=None, cache=None, desc="features"):
-    """variants_of(item_index, content_hash, label) -> list of Variant; configs: {name: FeatureConfig}."""
+def build(items, variants_of, configs, *, jobs=None, cache=None, desc="features", cnn_of=None):
+    """variants_of(item_index, content_hash, label) -> list of Variant; configs: {name: FeatureConfig};
+    cnn_of(item_index, variant) -> whether that row needs the CNN's features too (None: no row does)."""
     cache = cache or FeatureCache(None)
     jobs = jobs or os.cpu_count() or 1
     names = list(configs)
@@ -95,9 +106,11 @@ def build(items, variants_of, configs, *, jobs=None, cache=None, desc="features"
             skipped.append((str(it.path), f"cannot read file: {exc.strerror or exc}"))
             continue
         hashes.append(h)
-        tasks.append((i, (str(it.path), h, variants_of(i, h, it.label), cfgs,
-                          None if cache.root is None else str(cache.root))))
-    rows_item, rows_var, rows_lab, feats, headers = [], [], [], {n: [] for n in names}, []
+        variants = variants_of(i, h, it.label)
+        wanted = [bool(cnn_of and cnn_of(i, v)) for v in variants]
+        tasks.append((i, (str(it.path), h, variants, cfgs, None if cache.root is None else str(cache.root), wanted,
+                          network_spec() if any(wanted) else None)))
+    rows_item, rows_var, rows_lab, feats, headers, cnn = [], [], [], {n: [] for n in names}, [], []
     with ProcessPoolExecutor(max_workers=jobs) if jobs > 1 else _Serial() as pool:
         results = pool.map(_task, [t for _, t in tasks], chunksize=2)
         for (i, task), (out, err) in tqdm(zip(tasks, results), total=len(tasks), desc=desc, unit="image"):
@@ -110,13 +123,24 @@ def build(items, variants_of, configs, *, jobs=None, cache=None, desc="features"
                 rows_lab.append(v.label(items[i].label))
                 for n, f in zip(names, fs):
                     feats[n].append(f)
-                headers.append(fs[-1])
+                headers.append(fs[len(names)])
+                cnn.append(fs[-1])
     return FeatureTable(items=list(items), hashes=hashes, items_idx=np.array(rows_item, dtype=int),
                         variants=rows_var, labels=np.array(rows_lab, dtype=int),
                         X={n: np.array(feats[n]).reshape(len(rows_item), configs[n].n_features) for n in names},
                         sides=np.array([h[0] for h in headers], dtype=int),
                         qualities=np.array([h[1] for h in headers], dtype=int),
-                        resampling=np.array([h[2] for h in headers], dtype=np.float64), skipped=skipped)
+                        resampling=np.array([h[2] for h in headers], dtype=np.float64), skipped=skipped,
+                        cnn=_cnn_matrix(cnn) if cnn_of else None)
+
+
+def _cnn_matrix(vectors):
+    """Rows of CNN features, NaN where a row has none."""
+    out = np.full((len(vectors), effnet.N_FEATURES), np.nan)
+    for r, v in enumerate(vectors):
+        if v is not None:
+            out[r] = v
+    return out
 
 
 class _Serial:

@@ -17,7 +17,7 @@ import numpy as np  # noqa: E402
 from ..runtime import decode  # noqa: E402
 from .atomic import write_text_atomic  # noqa: E402
 from ..runtime.errors import InputError  # noqa: E402
-from .evaluate import dump, roc_curve, summary_table  # noqa: E402
+from .evaluate import detector_table, dump, roc_curve, summary_table  # noqa: E402
 
 GALLERY_MAX = 24
 THUMB = 128
@@ -167,6 +167,9 @@ def _gallery(preds, table, threshold):
     return ("".join(out) or "<p>No misclassified images.</p>") + more
 
 
+SPLITS = {"cv": "cross-validated", "held_out": "held out", "evaluated": "on these images"}
+
+
 def write_report(out_dir, *, title, model, metrics, preds, table, items_mask, config_name):
     """Write out_dir/metrics.json and out_dir/report.html."""
     out_dir = Path(out_dir)
@@ -179,6 +182,10 @@ def write_report(out_dir, *, title, model, metrics, preds, table, items_mask, co
     if metrics.get("cv_verdict_rule"):
         sections.append(("Verdict rule, cross-validated (each fold judged by the rule fitted without it)",
                          "<pre>" + html.escape(summary_table(metrics["cv_verdict_rule"])) + "</pre>"))
+    for split, per_detector in (metrics.get("detectors") or {}).items():
+        sections.append((f"Each detector's rule, {SPLITS[split]} "
+                         "(coverage real/generated · real called generated · generated called real)",
+                         "<pre>" + html.escape(detector_table(per_detector)) + "</pre>"))
     history = model.provenance.get("loss_history")
     if history:
         sections.append(("Loss curve", _img(_loss_plot(history), "loss curve")))

@@ -63,29 +63,34 @@ SETTINGS = [Setting(t, m, q, d)
 
 
 def platt(logits, y, l2=1e-3, iters=100):
-    """(a, b) with p = sigmoid(a * logit + b): Newton's method with step halving on the class-balanced
-    log-loss (a small pull of a towards 1 keeps separable data finite)."""
-    z, y = np.asarray(logits, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    """(a..., b) with p = sigmoid(a · logits + b), for one detector's log-odds (a vector) or several (columns):
+    Newton's method with step halving on the class-balanced log-loss (a small pull of the a's towards equal
+    shares of 1 keeps separable data finite)."""
+    Z = np.asarray(logits, dtype=np.float64)
+    Z = np.c_[Z.reshape(len(Z), -1), np.ones(len(Z))]
+    k = Z.shape[1] - 1
+    y = np.asarray(y, dtype=np.float64)
     w = np.where(y == 1, 0.5 / max(y.sum(), 1), 0.5 / max((1 - y).sum(), 1))
+    prior = np.r_[np.full(k, 1.0 / k), 0.0]
+    reg = np.r_[np.full(k, l2), 0.0]
 
-    def loss(a, b):
-        t = a * z + b
-        return float(w @ (np.logaddexp(0, t) - y * t) + 0.5 * l2 * (a - 1) ** 2)
+    def loss(th):
+        t = Z @ th
+        return float(w @ (np.logaddexp(0, t) - y * t) + 0.5 * reg @ (th - prior) ** 2)
 
-    a, b = 1.0, 0.0
+    th = prior.copy()
     for _ in range(iters):
-        p = sigmoid(a * z + b)
-        r, s = w * (p - y), w * p * (1 - p)
-        grad = np.array([r @ z + l2 * (a - 1), r.sum()])
-        hess = np.array([[s @ (z * z) + l2, s @ z], [s @ z, s.sum() + 1e-12]])
+        p = sigmoid(Z @ th)
+        grad = Z.T @ (w * (p - y)) + reg * (th - prior)
+        hess = (Z * (w * p * (1 - p))[:, None]).T @ Z + np.diag(reg + np.r_[np.zeros(k), 1e-12])
         step = np.linalg.solve(hess, grad)
-        before, scale = loss(a, b), 1.0
-        while scale > 1e-6 and loss(a - scale * step[0], b - scale * step[1]) > before:
+        before, scale = loss(th), 1.0
+        while scale > 1e-6 and loss(th - scale * step) > before:
             scale /= 2
-        a, b = a - scale * step[0], b - scale * step[1]
+        th = th - scale * step
         if np.abs(scale * step).max() < 1e-10:
             break
-    return float(a), float(b)
+    return tuple(float(v) for v in th)
 
 
 def _threshold(p, wrong_groups, right, bad_side, setting):
@@ -139,13 +144,37 @@ def flags(rows, setting):
             "detail_threshold": float(np.quantile(_unedited(rows, "detail"), setting.detail_quantile))}
 
 
-def fit_rule(rows, setting, withheld=()):
+def _logits(r, inputs):
+    """A rows dict's log-odds: the spectral model's (a vector), or with the CNN's too (two columns)."""
+    return r["logit"] if inputs == 1 else np.c_[r["logit"], r["cnn_logit"]]
+
+
+def _calibrate(z, y, inputs):
+    """A regime's calibration: its "platt", and with two detectors each one's "own" (for the veto on "real")."""
+    if inputs == 1:
+        return {"platt": list(platt(z, y))}
+    return {"platt": list(platt(z, y)), "own": [list(platt(z[:, i], y)) for i in range(inputs)]}
+
+
+def _calibrated(part, z):
+    """p_fake under a regime's calibration, and where a "real" is vetoed (verdict.calibrated, for many rows)."""
+    *a, b = part["platt"]
+    p = sigmoid(np.reshape(z, (len(z), -1)) @ np.array(a) + b)
+    veto = np.zeros(len(z), dtype=bool)
+    for i, (ai, bi) in enumerate(part.get("own", ())):
+        veto |= ai * z[:, i] + bi >= 0
+    return p, veto
+
+
+def fit_rule(rows, setting, withheld=(), inputs=1):
     """rows: {condition: {"y", "logit", "side", "quality", "resampling", "detail", "distance", ...: arrays}} -> the rule
     for the weights under a Setting, fitted on every condition but the held-out edits; `withheld`:
-    (regime, side) pairs that get no threshold ("fake": t_fake, "real": t_real)."""
+    (regime, side) pairs that get no threshold ("fake": t_fake, "real": t_real); `inputs` 2: over both
+    detectors' log-odds (rows carry "cnn_logit"), where either one leaning "generated" vetoes "real"."""
     rows = _fitted(rows)
     names = list(rows)
-    cat = {k: np.concatenate([rows[n][k] for n in names]) for k in ("y", "logit", "distance")}
+    cat = {k: np.concatenate([rows[n][k] for n in names]) for k in ("y", "distance")}
+    z_all = np.concatenate([_logits(rows[n], inputs) for n in names])
     cond = np.concatenate([[n] * len(rows[n]["y"]) for n in names])
     flag = flags(rows, setting)
     reg = np.concatenate([_regimes(flag, rows[n]) for n in names])
@@ -157,35 +186,39 @@ def fit_rule(rows, setting, withheld=()):
             "withheld": [list(w) for w in withheld]}
     for name in REGIMES:
         m = reg == name
-        y, z = cat["y"][m], cat["logit"][m]
-        if min((y == 0).sum(), (y == 1).sum()) < MIN_PER_CLASS:
-            rule["regimes"][name] = {"platt": [1.0, 0.0], "t_fake": None, "t_real": None, "n": [int((y == 0).sum()), int((y == 1).sum())]}
+        y, z = cat["y"][m], z_all[m]
+        n = [int((y == 0).sum()), int((y == 1).sum())]
+        if min(n) < MIN_PER_CLASS:
+            neutral = {"platt": [1.0, 0.0]} if inputs == 1 else {"platt": [0.5, 0.5, 0.0], "own": [[1.0, 0.0]] * 2}
+            rule["regimes"][name] = {**neutral, "t_fake": None, "t_real": None, "n": n}
             continue
-        a, b = platt(z, y)
-        p = sigmoid(a * z + b)
+        part = _calibrate(z, y, inputs)
+        p, veto = _calibrated(part, z)
+        p_real = np.where(veto, 1.0, p)  # what the "real" side sees: a vetoed image is never called real
         reals, fakes = [], []
         for c in names:
             mc = cond[m] == c
-            for cls, groups in ((0, reals), (1, fakes)):
+            for cls, groups, values in ((0, reals, p), (1, fakes, p_real)):
                 sel = mc & (y == cls)
                 if sel.sum() >= MIN_PER_CLASS:
-                    groups.append(p[sel])
+                    groups.append(values[sel])
         both = bool(reals and fakes)
         rule["regimes"][name] = {
-            "platt": [a, b],
+            **part,
             "t_fake": (_threshold(p, reals, p[y == 1], "fake", setting)
                        if both and (name, "fake") not in withheld else None),
-            "t_real": (_threshold(p, fakes, p[y == 0], "real", setting)
+            "t_real": (_threshold(p_real, fakes, p_real[y == 0], "real", setting)
                        if both and (name, "real") not in withheld else None),
-            "n": [int((y == 0).sum()), int((y == 1).sum())]}
+            "n": n}
     return rule
 
 
 def _verdicts(rule, r):
     """-> (verdicts, regimes) of rule rows, as the runtime decides them."""
-    facts = zip(r["logit"], r["side"], r["quality"], r["distance"], r["resampling"], r["detail"])
-    return (np.array([decide(z, int(s), int(q) or None, dist, rule, None, float(x), float(d))[0]
-                      for z, s, q, dist, x, d in facts]),
+    cnn = r.get("cnn_logit", np.full(len(r["y"]), np.nan))
+    facts = zip(r["logit"], r["side"], r["quality"], r["distance"], r["resampling"], r["detail"], cnn)
+    return (np.array([decide(z, int(s), int(q) or None, dist, rule, None, float(x), float(d), float(c))[0]
+                      for z, s, q, dist, x, d, c in facts]),
             _regimes(rule, r))
 
 
@@ -193,14 +226,14 @@ def _subset(rows, keep):
     return {name: {k: v[keep(r)] for k, v in r.items()} for name, r in rows.items()}
 
 
-def cross_validated(rows, setting, withheld=()):
+def cross_validated(rows, setting, withheld=(), inputs=1):
     """Each fold's rows judged by the rule fitted on the other folds' rows -> ({condition: metrics},
     {condition: (verdicts, regimes)}), the held-out edits included."""
     folds = np.unique(np.concatenate([r["fold"] for r in rows.values()]))
     verdicts = {name: np.empty(len(r["y"]), dtype=object) for name, r in rows.items()}
     regimes = {name: np.empty(len(r["y"]), dtype=object) for name, r in rows.items()}
     for f in folds:
-        rule = fit_rule(_subset(rows, lambda r: r["fold"] != f), setting, withheld)
+        rule = fit_rule(_subset(rows, lambda r: r["fold"] != f), setting, withheld, inputs)
         for name, held in _subset(rows, lambda r: r["fold"] == f).items():
             at = rows[name]["fold"] == f
             verdicts[name][at], regimes[name][at] = _verdicts(rule, held)
@@ -225,19 +258,20 @@ def _coverage(metrics, rows):
     return float(np.mean([metrics[n]["coverage"] for n in _fitted(rows) if n != SYNTHETIC]))
 
 
-def choose_rule(rows):
+def choose_rule(rows, inputs=1):
     """-> (Setting, withheld sides, cross-validated metrics): of SETTINGS, the one that keeps the promise and
-    decides most; if none does, the strictest, with the sides that broke it withheld (see the module)."""
+    decides most; if none does, the strictest, with the sides that broke it withheld (see the module).
+    `inputs` 2: the rule over both detectors (fit_rule)."""
     best = None
     for setting in tqdm(SETTINGS, desc="verdict rule", unit="setting", leave=False):
-        metrics, _ = cross_validated(rows, setting)
+        metrics, _ = cross_validated(rows, setting, (), inputs)
         if not failures(rows, metrics) and (best is None or _coverage(metrics, rows) > _coverage(best[2], rows)):
             best = (setting, (), metrics)
     if best is not None:
         return best
     strictest, withheld = Setting(TARGETS[-1], MARGINS[-1], FLAG_QUANTILES[0], DETAIL_QUANTILES[-1]), []
     while True:
-        metrics, judged = cross_validated(rows, strictest, withheld)
+        metrics, judged = cross_validated(rows, strictest, withheld, inputs)
         failed = failures(rows, metrics)
         if not failed:
             return strictest, tuple(withheld), metrics

@@ -14,13 +14,16 @@ from pathlib import Path
 
 import numpy as np
 
-from . import featuretable, search
+from tqdm import tqdm
+
+from . import cnnhead, featuretable, search
 from .atomic import write_text_atomic
 from .augment import AugmentPlan
 from .dataset import DatasetError, discover
+from ..runtime import effnet
 from ..runtime.errors import WeightsError
 from ..runtime.fit import class_reference
-from .evaluate import condition_variants, evaluate_model, summary_table
+from .evaluate import condition_variants, detector_table, evaluate_model, summary_table
 from .featcache import FeatureCache
 from .logistic import LogisticRegression
 from ..runtime.model import SpectralModel
@@ -96,16 +99,24 @@ def cmd_train(args):
         configs = {c: search.CANDIDATES[c] for c in args.config}
     else:
         configs = dict(search.CANDIDATES)
-    plan_sets = {}
+    plan_sets, condition_sets = {}, {}
 
     def variants_of(i, content_hash, label):
         planned = [] if test[i] else plan.variants(content_hash, label)
         plan_sets[i] = set(planned)
+        condition_sets[i] = set(condition_variants(content_hash))
         return planned + [v for v in condition_variants(content_hash) if v not in planned]
 
-    # variants_of runs in this process, before the pool starts
+    def cnn_of(i, variant):  # the CNN head's rows and the rule's: every condition, and the synthetic fakes
+        return variant in condition_sets[i] or bool(variant.upsampler)
+
+    with_cnn = args.cnn and effnet.available()
+    if args.cnn and not with_cnn:
+        print("facespectra: warning: the CNN's weights are missing (run `make setup`): training the spectral model "
+              "alone", file=sys.stderr)
+    # variants_of and cnn_of run in this process, before the pool starts
     table = featuretable.build(items, variants_of, configs, jobs=args.jobs, cache=FeatureCache(args.cache),
-                               desc="extracting features")
+                               desc="extracting features", cnn_of=cnn_of if with_cnn else None)
     timings["features_s"] = round(time.time() - t0, 1)
     for path, reason in table.skipped:
         print(f"facespectra: skipped {path}: {reason}", file=sys.stderr)
@@ -115,6 +126,11 @@ def cmd_train(args):
     is_train_row = np.array([v in plan_sets[i] for i, v in zip(table.items_idx, table.variants)], dtype=bool)
 
     t1 = time.time()
+    if with_cnn and args.search:
+        folds = search.stratified_folds(labels, args.folds, args.seed, include=train_items)
+        bar = tqdm(total=args.folds, desc="CNN head, out of fold", unit="fold")
+        table.cnn_logit = cnnhead.out_of_fold(table, train_items, folds, args.folds, lambda f: bar.update())
+        bar.close()
     params = {"l2": args.l2, "lr": 1.0, "max_iter": 20000, "tol": 1e-6}
     results = []
     if args.search and (len(configs) > 1 or init is None):
@@ -155,39 +171,62 @@ def cmd_train(args):
         "threshold": threshold,
         "loss_history": _loss_points(clf.loss_history_),
     }
-    rule, cv_rule = None, None
+    rule, cv_rule, head, cv = None, None, None, {}
     if results:
         rows_for_rule = results[0]["rule_rows"]
-        setting, withheld, cv_rule = choose_rule(rows_for_rule)
-        rule = fit_rule(rows_for_rule, setting, withheld)
-        print(f"verdict rule fitted at {100 * setting.target:g}% confident errors and a margin of {setting.margin:g} "
-              f"log-odds, the resampling flag at the {100 * setting.quantile:g}th percentile of unedited photos, "
-              "chosen by cross-validation; each fold judged by the rule fitted without it:")
-        print(summary_table(cv_rule))
-        for regime_name, side in withheld:
-            print(f"facespectra: warning: no rule kept the promise everywhere: the {regime_name} regime never says "
-                  f"\"likely {'generated' if side == 'fake' else 'real'}\"", file=sys.stderr)
+        rule, cv["spectral"] = _fit_rule(rows_for_rule, 1, "spectral model alone")
+        if table.cnn_logit is not None:
+            head, clf_cnn = cnnhead.fit_head(table, train_items)
+            provenance["cnn"] = {**cnnhead.SOLVER, "n_iter": clf_cnn.n_iter_, "converged": bool(clf_cnn.converged_),
+                                 "n_training_rows": int(cnnhead.head_rows(table, train_items).sum())}
+            head.verdict_rule, cv["both"] = _fit_rule(rows_for_rule, 2, "both detectors")
+            alone = {name: {**r, "logit": r["cnn_logit"]} for name, r in rows_for_rule.items()}
+            _, cv["cnn"] = _fit_rule(alone, 1, "CNN alone (reported, not shipped)")
+        cv_rule = cv["both" if head else "spectral"]
     model = SpectralModel(cfg, clf.mean_, clf.scale_, clf.coef_, clf.intercept_, threshold["value"],
-                          provenance=provenance, reference=class_reference(X, y), verdict_rule=rule)
+                          provenance=provenance, reference=class_reference(X, y), verdict_rule=rule, cnn=head)
 
     t3 = time.time()
     held_out = test & ok
     metrics, preds = evaluate_model(model, table, held_out, name)
     model.metrics = {"held_out": metrics, **({"cv_verdict_rule": cv_rule} if cv_rule else {})}
+    if head is not None:
+        model.metrics["detectors"] = {
+            "cv": cv, "held_out": {"spectral": evaluate_model(model, table, held_out, name, use_cnn=False)[0],
+                                   "both": metrics}}
     write_text_atomic(args.out, json.dumps(model.to_dict(), indent=1))
     if args.report:
         write_report(Path(args.report), title="facespectra training report (held-out split)", model=model,
                      metrics={"weights": str(args.out), "config": name, "params": params, "threshold": threshold,
                               "conditions": metrics, "cv_verdict_rule": cv_rule,
+                              "detectors": model.metrics.get("detectors"),
                               "skipped": [{"path": p, "reason": r} for p, r in table.skipped]},
                      preds=preds, table=table, items_mask=held_out, config_name=name)
     timings["evaluate_s"] = round(time.time() - t3, 1)
     timings["total_s"] = round(time.time() - t0, 1)
     print(f"config {name}, params {params}, {clf.n_iter_} iterations, threshold {model.threshold:g}")
     print(summary_table(metrics))
+    for split, per_detector in model.metrics.get("detectors", {}).items():
+        print(f"each detector's rule, {split.replace('_', ' ')} (coverage real/generated · real called generated · "
+              "generated called real):")
+        print(detector_table(per_detector))
     print("seconds per step: " + ", ".join(f"{k}={v}" for k, v in timings.items()))
     print(f"weights: {args.out}" + (f"; report: {Path(args.report) / 'report.html'}" if args.report else ""))
     return 0
+
+
+def _fit_rule(rows, inputs, what):
+    """The verdict rule over `inputs` detectors' log-odds, chosen by cross-validation -> (rule, its cross-validated
+    metrics); prints how it was chosen and its table, and warns of any side withheld."""
+    setting, withheld, cv = choose_rule(rows, inputs)
+    print(f"verdict rule, {what}: fitted at {100 * setting.target:g}% confident errors and a margin of {setting.margin:g} "
+          f"log-odds, the resampling flag at the {100 * setting.quantile:g}th percentile of unedited photos, chosen by "
+          "cross-validation; each fold judged by the rule fitted without it:")
+    print(summary_table(cv))
+    for regime_name, side in withheld:
+        print(f"facespectra: warning: {what}: no rule kept the promise everywhere: the {regime_name} regime never "
+              f"says \"likely {'generated' if side == 'fake' else 'real'}\"", file=sys.stderr)
+    return fit_rule(rows, setting, withheld, inputs), cv
 
 
 def cmd_evaluate(args):
@@ -198,16 +237,28 @@ def cmd_evaluate(args):
     except (OSError, WeightsError, DatasetError) as exc:
         print(f"facespectra: {exc}", file=sys.stderr)
         return 2
+    with_cnn = model.cnn is not None and effnet.available()
     table = featuretable.build(items, lambda i, h, label: condition_variants(h), {"model": model.config},
-                               jobs=args.jobs, cache=FeatureCache(args.cache), desc="evaluating")
+                               jobs=args.jobs, cache=FeatureCache(args.cache), desc="evaluating",
+                               cnn_of=(lambda i, v: True) if with_cnn else None)
     for path, reason in table.skipped:
         print(f"facespectra: skipped {path}: {reason}", file=sys.stderr)
     all_items = np.ones(len(items), dtype=bool)
     metrics, preds = evaluate_model(model, table, all_items, "model")
     result = {"weights": str(args.weights), "n_images": int(len(items) - len(table.skipped)),
               "skipped": [{"path": p, "reason": r} for p, r in table.skipped], "conditions": metrics}
+    if with_cnn:
+        result["detectors"] = {"evaluated": {
+            "spectral": evaluate_model(model, table, all_items, "model", use_cnn=False)[0], "both": metrics}}
+    elif model.cnn is not None:
+        print("facespectra: warning: the CNN's weights are missing (run `make setup`): judged by the spectral "
+              "model's own rule, as the page does until the network has loaded", file=sys.stderr)
     write_report(Path(args.report), title=f"facespectra evaluation of {Path(args.weights).name}", model=model,
                  metrics=result, preds=preds, table=table, items_mask=all_items, config_name="model")
+    if with_cnn:
+        print("spectral model alone (its own rule):")
+        print(summary_table(result["detectors"]["evaluated"]["spectral"]))
+        print("both detectors (the rule the page and the CLI use once the network is there):")
     print(summary_table(metrics))
     print(f"report: {Path(args.report) / 'report.html'}")
     return 0
