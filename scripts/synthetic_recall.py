@@ -1,6 +1,7 @@
 """How often weights call synthetic up-sampled fakes "likely generated" (and, wrongly, "likely real"),
 per up-sampler family, depth and JPEG quality, by the weights' own verdict rule (the whole picture,
-with its pixels' resampling and fine detail, as classify.judge reads a file; no face finding).
+with its pixels' resampling and fine detail and the CNN's opinion, as classify.judge reads a file; no face
+finding).
 
 The fakes are made from the real photos of the weights' own held-out split (the split stored in
 their provenance), so neither the photos nor any variant of them was seen in training; one random
@@ -22,6 +23,7 @@ sys.path.insert(0, str(ROOT / "py"))
 from facespectra.runtime import decode  # noqa: E402
 from facespectra.train.augment import jpeg_bytes, png_bytes  # noqa: E402
 from facespectra.runtime.classify import judge, resampling_score  # noqa: E402
+from facespectra.runtime.cnn import opinion  # noqa: E402
 from facespectra.runtime.inputflags import header_facts  # noqa: E402
 from facespectra.runtime.model import SpectralModel  # noqa: E402
 from facespectra.runtime.spectrum import extract_with_image  # noqa: E402
@@ -45,7 +47,8 @@ def recall(paths, model, kind, qualities=QUALITIES, stages=1):
         for q in qualities:
             data = jpeg_bytes(fake, q) if q else png_bytes(fake)
             img, features = extract_with_image(data, model.config)
-            called[q].append(judge(features, *header_facts(data), model, None, resampling_score(img, model))[0])
+            called[q].append(judge(features, *header_facts(data), model, None, resampling_score(img, model),
+                                   opinion(img, model.cnn))[0])
     return {q: (float(np.mean(np.array(v) == "fake")), float(np.mean(np.array(v) == "real"))) for q, v in called.items()}
 
 
