@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Assemble dist/: the page, the runtime Python modules, the weights and a self-hosted Pyodide.
+"""Assemble dist/: the page, the runtime Python modules, the weights, the CNN's weights and a self-hosted Pyodide.
 
     python build.py                 # build dist/
     python build.py --fetch         # only fetch + verify the Pyodide files, the face detector and the CNN into the cache
@@ -54,6 +54,8 @@ HASH_LEN = 10
 IMMUTABLE = re.compile(rf"-[0-9a-f]{{{HASH_LEN}}}(\.[a-z]+|/)")
 NOT_PRECACHED = ("build-manifest.json",)
 WORKER_BUILD = "/*{{BUILD}}*/ null"  # in web/worker.js: replaced by this build's file names
+WORKER_FIELDS = ("pyodideDir", "packages", "runtime", "weights", "snapshot", "snapshotSha256", "network",
+                 "networkSha256", "loadBytes")
 SW_BUILD = "/*{{SW_BUILD}}*/ null"  # in web/sw.js: replaced by this build's id and files
 GZIP_SUFFIXES = (".js", ".mjs", ".css", ".html", ".json", ".wasm", ".webmanifest", ".svg")
 
@@ -181,14 +183,10 @@ def validate_weights(path):
         raise BuildError(f"{path}: {exc}") from None
 
 
-NOT_IN_PAGE = ("effnet.py",)  # the CNN (issue 25) takes part in no verdict yet: the page never imports it
-
-
 def runtime_sources():
-    """What the page runs: the package's import-light __init__ and the runtime/ folder, by archive name
-    (numpy + Pillow + stdlib only, checked by tests/test_layout.py), but for NOT_IN_PAGE."""
-    paths = [PY_PACKAGE / "__init__.py",
-             *sorted(p for p in (PY_PACKAGE / "runtime").glob("*.py") if p.name not in NOT_IN_PAGE)]
+    """What the page runs: the package's import-light __init__ and the whole runtime/ folder, by archive name
+    (numpy + Pillow + stdlib only, checked by tests/test_layout.py)."""
+    paths = [PY_PACKAGE / "__init__.py", *sorted((PY_PACKAGE / "runtime").glob("*.py"))]
     return {p.relative_to(PY_PACKAGE.parent).as_posix(): p for p in paths}
 
 
@@ -217,14 +215,15 @@ def write_lock(pyo, lock, files):
     (pyo / "pyodide-lock.json").write_text(json.dumps(trimmed, separators=(",", ":")))
 
 
-def precompile(pyo, runtime, weights):
+def precompile(pyo, runtime, weights, network):
     """Replace the stdlib zip and wheels in pyo by copies whose imported modules are bytecode, and the
-    runtime zip by one with bytecode beside its sources (scripts/precompile.py)."""
+    runtime zip by one with bytecode beside its sources (scripts/precompile.py; its probe also loads the
+    CNN's weights, `network`, as the worker does after ready)."""
     node = shutil.which("node")
     if node is None:
         raise BuildError("node is needed to precompile the Python modules: install Node.js (it comes with npm)")
     with tempfile.TemporaryDirectory() as out:
-        cmd = [node, str(ROOT / "scripts" / "precompile.mjs"), str(pyo), str(runtime), str(weights), out]
+        cmd = [node, str(ROOT / "scripts" / "precompile.mjs"), str(pyo), str(runtime), str(weights), str(network), out]
         result = subprocess.run(cmd, capture_output=True, text=True)
         if result.returncode != 0:
             raise BuildError("precompiling in Pyodide failed:\n" + result.stderr[-2000:])
@@ -268,9 +267,11 @@ def place_hashed(path):
     return name
 
 
-def write_manifest(staging, packages, pyodide_dir, runtime, weights, snapshot_name):
+def write_manifest(staging, packages, pyodide_dir, runtime, weights, snapshot_name, network):
     """What the worker loads (names and total bytes, for its progress bar; the snapshot is only read from
-    the offline copy, never downloaded before ready) and what the service worker caches."""
+    the offline copy, never downloaded before ready; the CNN's weights, `network`, are fetched by each worker
+    once it is ready and warm, so they are not in the progress bar's total) and what the service worker
+    caches. The snapshot and the network carry their sha256: the worker checks both before use."""
     loaded = sorted((staging / pyodide_dir).iterdir()) + [staging / runtime, staging / weights]
     manifest = {
         "pyodide": PYODIDE_VERSION,
@@ -280,6 +281,8 @@ def write_manifest(staging, packages, pyodide_dir, runtime, weights, snapshot_na
         "weights": weights,
         "snapshot": snapshot_name,
         "snapshotSha256": hashlib.sha256((staging / snapshot_name).read_bytes()).hexdigest(),
+        "network": network,
+        "networkSha256": hashlib.sha256((staging / network).read_bytes()).hexdigest(),
         "loadBytes": sum(p.stat().st_size for p in loaded),
         "assets": sorted(p.relative_to(staging).as_posix() for p in staging.rglob("*")
                          if p.is_file() and p.suffix != ".gz" and p.name not in NOT_PRECACHED),
@@ -294,8 +297,7 @@ def write_worker_build(staging, manifest):
     source = worker.read_text()
     if WORKER_BUILD not in source:
         raise BuildError(f"web/worker.js lacks the placeholder {WORKER_BUILD}")
-    fields = {k: manifest[k] for k in ("pyodideDir", "packages", "runtime", "weights", "snapshot", "snapshotSha256",
-                                       "loadBytes")}
+    fields = {k: manifest[k] for k in WORKER_FIELDS}
     worker.write_text(source.replace(WORKER_BUILD, json.dumps(fields)))
 
 
@@ -346,18 +348,18 @@ def build(dist=DIST, weights=WEIGHTS, offline=False):
             slim.rewrite(path, pyo / path.name, slim.wheel_dropper(name))
         write_lock(pyo, lock, files)  # precompile loads these wheels, and Pyodide checks them against the lock
         runtime = runtime_zip(staging / "runtime.zip")
-        precompile(pyo, runtime, weights)
+        precompile(pyo, runtime, weights, effnet.OUTPUT)
         write_lock(pyo, lock, files)  # the precompiled wheels have new hashes
         pyodide_dir = f"pyodide-{PYODIDE_VERSION}-{short_hash(*sorted(pyo.iterdir()))}"
         snapshot_name = snapshot(pyo, staging, runtime, weights)  # not in pyodide_dir: its bytes vary by build
         pyo.rename(staging / pyodide_dir)
         runtime = place_hashed(runtime)
         weights_name = place_hashed(Path(shutil.copy2(weights, staging / "model.json")))
-        # The CNN's weights (effnet.npz, 3.9 MB) are not shipped: the page does not use them, and out of fold
-        # the CNN fused with the spectral score decided no web-sized image at the promise
-        # (scripts/fusion_probe.py), so visitors would precache them for nothing.
+        # The CNN's weights (3.9 MB) are a file of their own, not in the runtime zip: the worker fetches them
+        # after ready, so ready time stays as it was. Not gzipped: an .npz is deflated already (gzip: -0.2%).
+        network = place_hashed(Path(shutil.copy2(effnet.OUTPUT, staging / effnet.OUTPUT.name)))
         write_worker_build(staging, write_manifest(staging, sorted(files), pyodide_dir, runtime, weights_name,
-                                                   snapshot_name))
+                                                   snapshot_name, network))
         html = (staging / "index.html").read_text()
         (staging / "index.html").write_text(html.replace("{{CSP}}", CSP))
         write_sw_build(staging, json.loads((staging / "build-manifest.json").read_text()))

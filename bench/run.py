@@ -16,7 +16,8 @@ Also ms per image inside the worker (the `ms` field of the result message: the P
 worker first checks each image once, as CPython is warmed) against CPython running the same modules;
 the trainer's feature extraction (all cores; cold and warm cache); face finding per image (Pyodide under
 Node against CPython; --faces-only runs that step alone); the CNN's features per image (issue 25: Pyodide
-under Node against CPython; --effnet-only); teaching a model in the page (issue 19: 20 real
+under Node against CPython) and the second detector in the page (ready -> CNN ready, cold and warm; a 512 px
+face JPEG dropped on a page with both detectors -> verdict; --effnet-only runs these); teaching a model in the page (issue 19: 20 real
 + 20 generated examples made as tests/test_teach.py makes them, 384 px and 1024 px; --teach-only).
 Page and CPython timings alternate call by call (batch by batch), so a ratio compares the two under the
 same load of a shared host. Numbers go to bench/results/<timestamp>.json (or --out) so runs can be
@@ -57,25 +58,31 @@ from facespectra.runtime.model import SpectralModel  # noqa: E402
 
 TIMEOUT_MS = 300_000
 READY = "[data-testid=status][data-state=ready]"
+NETWORK_READY = "[data-testid=network-status][data-state=ready]"
 ALL_WORKERS = '[data-testid=status][data-all-ready="true"]'
+ALL_NETWORKS = '[data-testid=network-status][data-all-ready="true"]'  # every worker has the CNN too
 OFFLINE_READY = "[data-testid=offline][data-state=ready]"
 SIZES = {"jpeg256": (256, 256, "JPEG"), "jpeg1024": (1024, 1024, "JPEG"),
          "jpeg4000x3000": (4000, 3000, "JPEG"), "png1024": (1024, 1024, "PNG")}
 TARGETS = {"per_image_ratio_1024": 1.5, "batch_ratio": 1.5, "cold_ready_s": 1.5, "warm_ready_s": 0.8,
            "first_verdict_s": 0.15, "next_verdict_s": 0.08, "bytes_before_verdict": 6_000_000, "faces_page_ms": 25.0, "teach_384_s": 30.0,
-           "effnet_page_ms": 250.0, "effnet_cpython_ms": 60.0, "resampling_cpython_ms": 15.0}
+           "effnet_page_ms": 250.0, "effnet_cpython_ms": 60.0, "resampling_cpython_ms": 15.0,
+           "web512_verdict_s": 0.6}
 TEACH_SIDES = (384, 1024)
 
-# Installed before any page script: records when the status turns ready, when files are picked, when each
+# Installed before any page script: records when the status turns ready (and the second detector's), when files are picked, when each
 # file is posted to a worker, when rows get their label, every result message of the worker (for its `ms`,
 # `received` and `sent` fields) and when it arrives, and the workers' start-up marks.
 PROBE = """
-window.__bench = {readyAt: null, changeAt: [], labelledAt: [], results: []};
+window.__bench = {readyAt: null, networkReadyAt: null, changeAt: [], labelledAt: [], results: []};
 new MutationObserver((records) => {
   for (const r of records) {
     const el = r.target;
     if (el.dataset && el.dataset.testid === "status" && el.dataset.state === "ready" && window.__bench.readyAt === null)
       window.__bench.readyAt = performance.now();
+    if (el.dataset && el.dataset.testid === "network-status" && el.dataset.state === "ready"
+        && window.__bench.networkReadyAt === null)
+      window.__bench.networkReadyAt = performance.now();
     if (r.attributeName === "data-label" && el.dataset.testid === "result") window.__bench.labelledAt.push(performance.now());
   }
 }).observe(document, {subtree: true, attributes: true, attributeFilter: ["data-state", "data-label"]});
@@ -241,7 +248,10 @@ def bench_visits(app, reps, files):
 
 
 def bench_bytes(app, first_image):
-    """Body bytes the server sent (gzip where it serves gzip), from navigation to the first verdict, cold."""
+    """Body bytes the server sent (gzip where it serves gzip), from navigation to the first verdict, cold. The
+    CNN's weights are not counted (they are listed): the worker fetches them in the background once it is warm,
+    and no verdict waits for them."""
+    network = json.loads((build.DIST / "build-manifest.json").read_text())["network"]
     ctx = app.context()
     del app.sent[:]
     page, _ = app.visit(ctx)
@@ -253,7 +263,8 @@ def bench_bytes(app, first_image):
     for path, n in sent:
         key = path.removeprefix("/")
         per_path[key] = per_path.get(key, 0) + n
-    return {"bytes_before_verdict": sum(per_path.values()), "transferred": dict(sorted(per_path.items()))}
+    return {"bytes_before_verdict": sum(n for path, n in per_path.items() if path != network),
+            "transferred": dict(sorted(per_path.items()))}
 
 
 def asset_sizes():
@@ -287,6 +298,7 @@ def bench_images(app, images, model, reps):
     ctx = app.context()
     page, _ = app.visit(ctx)
     page.wait_for_selector(ALL_WORKERS, state="attached", timeout=TIMEOUT_MS)
+    page.wait_for_selector(ALL_NETWORKS, state="attached", timeout=TIMEOUT_MS)
     warm, _ = warm_workers(page, images)
     for data in images.values():
         cpython_call(data, model)
@@ -326,6 +338,7 @@ def bench_batch(app, batch, reps):
     ctx = app.context()
     page, _ = app.visit(ctx)
     page.wait_for_selector(ALL_WORKERS, state="attached", timeout=TIMEOUT_MS)
+    page.wait_for_selector(ALL_NETWORKS, state="attached", timeout=TIMEOUT_MS)
     done, workers = warm_workers(page, {"warm": batch[0][1]})
     page_s, cli_s = [], []
     with tempfile.TemporaryDirectory() as tmp:
@@ -359,6 +372,7 @@ def bench_teach(app, n):
     ctx = app.context()
     page, _ = app.visit(ctx)
     page.wait_for_selector(ALL_WORKERS, state="attached", timeout=TIMEOUT_MS)
+    page.wait_for_selector(ALL_NETWORKS, state="attached", timeout=TIMEOUT_MS)
     status = page.locator("[data-testid=teach-status]")
     out = {}
     for side in TEACH_SIDES:
@@ -424,16 +438,16 @@ def bench_faces(reps):
     return {"faces_cpython_ms": cpython, "faces_page_ms": node_timings("find_faces_ms", images, reps)}
 
 
-def node_timings(function, images, reps, runtime_files=()):
+def node_timings(function, images, reps):
     """{name: ms} of bench/timing.py's `function` on each image file in Pyodide under Node from dist/
-    (bench/pyodide_timing.mjs), with `runtime_files` of py/facespectra/runtime/ that dist/ does not ship."""
+    (bench/pyodide_timing.mjs)."""
     with tempfile.TemporaryDirectory() as tmp:
         paths = {}
         for i, (name, data) in enumerate(images.items()):
             paths[name] = Path(tmp) / f"image{i}.img"
             paths[name].write_bytes(data)
         out = subprocess.run(["node", str(ROOT / "bench" / "pyodide_timing.mjs"), str(build.DIST), str(reps), function,
-                              ",".join(runtime_files), *map(str, paths.values())],
+                              *map(str, paths.values())],
                              capture_output=True, text=True, check=True).stdout
         page = json.loads(out.strip().splitlines()[-1])
     return {name: page[str(p)] for name, p in paths.items()}
@@ -441,7 +455,7 @@ def node_timings(function, images, reps, runtime_files=()):
 
 def bench_effnet(reps):
     """ms per image of runtime.effnet.features (the face's square at the network's input size, its
-    features): CPython here, Pyodide under Node from dist/ with the module and weights dist/ does not ship
+    features): CPython here, Pyodide under Node from dist/ with its own runtime and CNN weights
     (bench/pyodide_timing.mjs), one after the other. A seed portrait when ../shared holds them, and a
     camera-like 512 px picture (a web-sized face)."""
     images = {"camera512": encode(camera_like(512, 512, 52), "JPEG")}
@@ -450,7 +464,47 @@ def bench_effnet(reps):
         images["seed portrait 1024"] = sorted(seed.iterdir())[0].read_bytes()
     cpython = {name: timing.effnet_ms(data, reps) for name, data in images.items()}
     return {"effnet_cpython_ms": cpython,
-            "effnet_page_ms": node_timings("effnet_ms", images, reps, ("effnet.py", "effnet.npz"))}
+            "effnet_page_ms": node_timings("effnet_ms", images, reps)}
+
+
+def web512():
+    """A web-sized face photo: a seed portrait downscaled to 512 px, JPEG q85 (a camera-like 512 px picture
+    without a face when ../shared is not there)."""
+    seed = SEED_DATA / "real"
+    if not seed.is_dir():
+        return encode(camera_like(512, 512, 53), "JPEG")
+    img = Image.open(sorted(seed.iterdir())[0]).convert("RGB").resize((512, 512), Image.LANCZOS)
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=85)
+    return buf.getvalue()
+
+
+def bench_network(app, reps):
+    """The second detector as a visitor meets it, `reps` times: ready -> the CNN ready in the first worker
+    (its weights fetched after ready, checked, loaded and warmed up; cold: a first visit, warm: a return visit
+    once the app is saved for offline use, so from that copy), and a 512 px face JPEG dropped on a page whose
+    first worker has both detectors: drop -> verdict, the first file and the next."""
+    data = web512()
+    cold, warm, first, nxt, detectors = [], [], [], [], set()
+    for _ in range(reps):
+        ctx = app.context()
+        page, _ = app.visit(ctx)
+        page.wait_for_selector(NETWORK_READY, state="attached", timeout=TIMEOUT_MS)
+        cold.append(page.evaluate("window.__bench.networkReadyAt - window.__bench.readyAt"))
+        for i, times in enumerate((first, nxt)):
+            drop(page, [(f"web512-{i}.jpg", data)])
+            page.wait_for_function("(n) => window.__bench.labelledAt.length >= n", arg=i + 1, timeout=TIMEOUT_MS)
+            times.append(page.evaluate("(i) => window.__bench.labelledAt[i] - window.__bench.changeAt[i]", i))
+        detectors |= {r.get("detectors") for r in page.evaluate("window.__bench.results")}
+        page.wait_for_selector(OFFLINE_READY, state="attached", timeout=TIMEOUT_MS)
+        page.close()
+        page, _ = app.visit(ctx)
+        page.wait_for_selector(NETWORK_READY, state="attached", timeout=TIMEOUT_MS)
+        warm.append(page.evaluate("window.__bench.networkReadyAt - window.__bench.readyAt"))
+        ctx.close()
+    return {"network_ready_after_ready_s": {"cold": median(cold) / 1000, "warm": median(warm) / 1000},
+            "web512_first_verdict_s": median(first) / 1000, "web512_next_verdict_s": median(nxt) / 1000,
+            "web512_detectors": sorted(map(str, detectors))}
 
 
 def bench_resampling(reps):
@@ -497,6 +551,8 @@ def run(args):
                 res["batches"][kind] = {"page_s": page_s, "cli_s": cli_s, "ratio": page_s / cli_s}
             print("bench: teaching in the page…", file=sys.stderr)
             res.update(bench_teach(app, args.teach_images // 2))
+            print("bench: the second detector in the page…", file=sys.stderr)
+            res.update(bench_network(app, args.reps))
         finally:
             app.close()
     res["ratio"] = {k: res["page_ms"][k] / res["cpython_ms"][k] for k in images}
@@ -543,9 +599,20 @@ def rows(res, visits_only=False):
     for name in res.get("effnet_page_ms", {}):
         out.append((f"CNN features {name} page (Node)", res["effnet_page_ms"][name], "ms", TARGETS["effnet_page_ms"]))
         out.append((f"CNN features {name} CPython", res["effnet_cpython_ms"][name], "ms", TARGETS["effnet_cpython_ms"]))
+    out += network_rows(res)
     if "resampling_cpython_ms" in res:
         out.append(("resampling check, 1024² CPython", res["resampling_cpython_ms"], "ms", TARGETS["resampling_cpython_ms"]))
     return out
+
+
+def network_rows(res):
+    """The second detector's rows of the summary table (none for a run before it was measured)."""
+    if "network_ready_after_ready_s" not in res:
+        return []
+    return [(f"CNN ready after ready, {kind} visit", res["network_ready_after_ready_s"][kind], "s", None)
+            for kind in ("cold", "warm")] + [
+        (f"512 px face JPEG, both detectors: drop -> verdict, {which} file", res[f"web512_{which}_verdict_s"], "s",
+         TARGETS["web512_verdict_s"]) for which in ("first", "next")]
 
 
 def print_stages(res):
@@ -590,7 +657,8 @@ def main(argv=None):
     parser.add_argument("--batch-reps", type=int, default=3, help="batch repetitions (default: %(default)s)")
     parser.add_argument("--trainer-images", type=int, default=48, help="images for the trainer (default: %(default)s)")
     parser.add_argument("--faces-only", action="store_true", help="only the face-finding step (prints its numbers)")
-    parser.add_argument("--effnet-only", action="store_true", help="only the CNN step (prints its numbers)")
+    parser.add_argument("--effnet-only", action="store_true", help="only the CNN steps: its features in Pyodide "
+                        "and CPython, and the second detector in the page (prints their numbers)")
     parser.add_argument("--teach-images", type=int, default=40, help="examples to teach on, half of each kind "
                         "(default: %(default)s)")
     parser.add_argument("--teach-only", action="store_true", help="only the teaching step (prints its numbers)")
@@ -604,7 +672,18 @@ def main(argv=None):
         print(json.dumps(bench_faces(args.image_reps), indent=1))
         return 0
     if args.effnet_only:
-        print(json.dumps(bench_effnet(args.image_reps), indent=1))
+        from playwright.sync_api import sync_playwright
+
+        res = bench_effnet(args.image_reps)
+        with sync_playwright() as p:
+            app = App(p)
+            try:
+                res.update(bench_network(app, args.reps))
+            finally:
+                app.close()
+        print(json.dumps(res, indent=1))
+        for row in network_rows(res):
+            print(f"{row[0]:55s} {row[1]:8.3f} {row[2]}" + (f"  (target ≤ {row[3]:g})" if row[3] else ""))
         return 0
     if args.visits_only:
         from playwright.sync_api import sync_playwright

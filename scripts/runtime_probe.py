@@ -3,7 +3,7 @@
 Used twice: tests/test_slim.py runs it in CPython to check that slim.py drops nothing the runtime
 needs, and scripts/precompile.py runs it inside Pyodide to learn which modules to ship as bytecode.
 
-    python scripts/runtime_probe.py WEIGHTS.json    # prints {module: file} as JSON
+    python scripts/runtime_probe.py WEIGHTS.json [EFFNET.npz]    # prints {module: file} as JSON
 """
 
 import io
@@ -13,8 +13,9 @@ import sys
 FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF")
 
 
-def loaded_modules(weights_path):
-    """Exercise the worker's calls (facespectra.runtime.worker_api, as web/worker.js does); -> {module name: its file or None}."""
+def loaded_modules(weights_path, network_path=None):
+    """Exercise the worker's calls (facespectra.runtime.worker_api, as web/worker.js does), with the CNN's
+    weights at `network_path` handed over last, as the worker does after ready; -> {module name: its file or None}."""
     import numpy as np
     from PIL import Image
 
@@ -35,6 +36,8 @@ def loaded_modules(weights_path):
     worker_api.check_json(b"not an image")
     worker_api.info_json()
     teach(pixels, weights)
+    if network_path is not None:
+        network(network_path, pixels)
     return {name: getattr(m, "__file__", None) for name, m in list(sys.modules.items())}
 
 
@@ -59,5 +62,24 @@ def teach(pixels, weights):
     worker_api.load_model(weights)
 
 
+def network(path, pixels):
+    """The second detector's calls: its weights checked, written and loaded, its warm-up, one check with it."""
+    import hashlib
+
+    from PIL import Image
+
+    from facespectra.runtime import worker_api
+
+    with open(path, "rb") as f:
+        data = f.read()
+    refused = worker_api.load_network(data, hashlib.sha256(data).hexdigest())
+    if refused:
+        raise RuntimeError(refused)
+    worker_api.warm_up_network()
+    buf = io.BytesIO()
+    Image.fromarray(pixels).save(buf, "JPEG")
+    worker_api.check_json(buf.getvalue())
+
+
 if __name__ == "__main__":
-    print(json.dumps(loaded_modules(sys.argv[1])))
+    print(json.dumps(loaded_modules(*sys.argv[1:3])))

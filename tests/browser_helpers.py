@@ -22,8 +22,11 @@ def wait_ready(page, timeout=READY_TIMEOUT_MS):
 
 
 def wait_all_workers(page, timeout=READY_TIMEOUT_MS):
-    """Every worker of the pool (one per core) has loaded, not only the first."""
+    """Every worker of the pool (one per core) has loaded, not only the first, and has its second detector,
+    which each fetches after it is ready: from then on the page makes no request, and every row is judged
+    as CPython judges it (by both detectors, where the weights carry the CNN's head)."""
     page.wait_for_selector('[data-testid=status][data-all-ready="true"]', state="attached", timeout=timeout)
+    page.wait_for_selector('[data-testid=network-status][data-all-ready="true"]', state="attached", timeout=timeout)
 
 
 def drop_files(page, files):

@@ -106,10 +106,12 @@ def browser():
 
 @pytest.fixture(scope="module")
 def app(browser, server):
-    """One page load, under the page's real policy, shared by a module's tests (Pyodide takes seconds to start)."""
-    from browser_helpers import open_app, wait_ready
+    """One page load, under the page's real policy, shared by a module's tests (Pyodide takes seconds to start),
+    with every worker and its second detector loaded, so its rows are judged as CPython judges them."""
+    from browser_helpers import open_app, wait_all_workers, wait_ready
 
     page = open_app(browser, server.base_url)
     wait_ready(page)
+    wait_all_workers(page)
     yield page
     page.context.close()

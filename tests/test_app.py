@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from browser_helpers import drop_files, open_app, results, wait_ready
+from browser_helpers import drop_files, open_app, results, wait_all_workers, wait_ready
 from conftest import ROOT, encode, texture
 from test_reliability import HOSTILE_NAMES
 from facespectra.runtime import csvrows
@@ -83,6 +83,7 @@ def app(browser, server):
     page.on("dialog", lambda d: (page.dialogs.append(d.message), d.dismiss()))
     shoot(page, "loading")
     wait_ready(page)
+    wait_all_workers(page)  # every row judged as CPython judges it, by both detectors where the weights carry the CNN
     shoot(page, "empty")
     yield page
     page.context.close()
@@ -146,16 +147,18 @@ def test_flags_cant_tell_with_reasons_thumbnails_and_bars(app, model):
 
 def test_bar_shows_the_regime_zones_cpython_gives_and_advice(app, model):
     """Issue 23 item 4: the bar is split into its regime's zones, the thresholds CPython's info gives for the
-    regime CPython reads the row in; the zone is said in words; each "can't tell" says what to do."""
+    regime CPython reads the row in under the rule that judged it (over both detectors where the weights carry
+    the CNN's head: "zones_both"); the zone is said in words; each "can't tell" says what to do."""
     data = encode(texture(1024, seed=80), "JPEG", quality=92)
     expected = classify_bytes(data, model)
-    zones = model_info(model)["zones"][expected["regime"]]
+    zones = model_info(model)["zones_both" if expected["detectors"] == "both" else "zones"][expected["regime"]]
     assert expected["regime"] == "full" and zones["t_fake"] is not None  # a regime that gives a verdict
     before = labelled(app)
     drop_files(app, [("zones.jpg", data)])
     wait_labelled(app, before + 1)
     row = app.locator("[data-testid=result]", has=app.locator(".file-name", has_text="zones.jpg")).first
     assert row.get_attribute("data-regime") == expected["regime"]
+    assert row.get_attribute("data-detectors") == expected["detectors"]
     bar = row.locator(".bar")
     assert bar.get_attribute("data-t-real") == str(zones["t_real"]).replace("None", "null")
     assert float(bar.get_attribute("data-t-fake")) == zones["t_fake"]

@@ -100,16 +100,33 @@ def test_the_worker_carries_its_builds_file_names(dist_dir, tmp_path):
     embedded = re.search(r"^const BUILD = (\{.*\});$", (dist_dir / "worker.js").read_text(), flags=re.M)
     assert embedded and json.loads(embedded.group(1)) == {k: manifest[k] for k in
                                                           ("pyodideDir", "packages", "runtime", "weights",
-                                                           "snapshot", "snapshotSha256", "loadBytes")}
+                                                           "snapshot", "snapshotSha256", "network",
+                                                           "networkSha256", "loadBytes")}
     (tmp_path / "worker.js").write_text("const BUILD = null;\n")
     with pytest.raises(build.BuildError, match="placeholder"):
         build.write_worker_build(tmp_path, manifest)
 
 
-def test_the_cnn_weights_are_not_shipped(dist_dir):
-    """effnet.npz (3.9 MB) stays out of dist/ and of the offline copy's list: the page does not use the CNN
-    (scripts/fusion_probe.py: fused with the spectral score it decided no web-sized image at the promise)."""
+def test_the_cnn_ships_as_a_hashed_file_loaded_after_ready_and_saved_for_offline_use(dist_dir):
+    """The runtime zip carries every runtime module, the CNN's too; its weights are a content-hashed file of
+    their own (not in the zip, not in the start's byte total: the worker fetches them after ready), named in
+    the manifest with their sha256, and in the offline copy's list; not gzipped (an .npz is deflated already)."""
+    import hashlib
+    import zipfile
+
+    from scripts import effnet
+
     manifest = json.loads((dist_dir / "build-manifest.json").read_text())
-    assert "effnet" not in manifest
-    assert not [name for name in manifest["assets"] if "effnet" in name]
-    assert not list(dist_dir.rglob("effnet*"))
+    name = manifest["network"]
+    assert re.fullmatch(r"effnet-[0-9a-f]{10}\.npz", name) and (dist_dir / name).read_bytes() == effnet.OUTPUT.read_bytes()
+    assert manifest["networkSha256"] == hashlib.sha256((dist_dir / name).read_bytes()).hexdigest()
+    assert not (dist_dir / (name + ".gz")).exists()
+    with zipfile.ZipFile(dist_dir / manifest["runtime"]) as zf:
+        members = set(zf.namelist())
+    assert {"facespectra/runtime/effnet.py", "facespectra/runtime/cnn.py"} <= members
+    assert not [m for m in members if m.endswith(".npz") and "effnet" in m]
+    started = [dist_dir / manifest["runtime"], dist_dir / manifest["weights"],
+               *(p for p in (dist_dir / manifest["pyodideDir"]).iterdir() if p.suffix != ".gz")]
+    assert manifest["loadBytes"] == sum(p.stat().st_size for p in started)
+    sw = re.search(r"^const BUILD = (\{.*\}); //", (dist_dir / "sw.js").read_text(), flags=re.M)
+    assert name in manifest["assets"] and json.loads(sw.group(1))["files"][name] is None  # content-hashed

@@ -68,7 +68,31 @@ function onInfo(msg) {
   info = msg;
   queue.maxBytes = msg.max_bytes;
   table.zones = msg.zones; // each regime's likely real / can't tell / likely generated, for the bars
+  table.zonesBoth = msg.zones_both; // the same under the rule over both detectors (null: no second detector)
   table.flagMessages = msg.flag_messages;
+  showNetwork();
+}
+
+// The second detector loads after ready (worker.js). Its own live region speaks when its state changes
+// (loading, ready, or could not load: two or three times a visit), never per worker or per byte; the
+// counts are in data attributes. A model without a second detector (taught, or older weights) says so.
+const networkEl = $("#network-status");
+let network = { state: null };
+function onNetwork(msg) {
+  network = msg;
+  Object.assign(networkEl.dataset, { state: msg.state, workers: `${msg.ready}/${msg.size}`,
+                                     allReady: String(msg.ready === msg.size) });
+  showNetwork();
+}
+function showNetwork() {
+  const alone = "images are judged by their spectral traces alone";
+  const name = "Second detector (face appearance)";
+  const text = info?.zones_both === null ? `The model in use has no second detector: ${alone}.` : {
+    loading: `${name}: loading… Until it is ready, ${alone}.`,
+    ready: `${name}: ready. Images are judged by their spectral traces and by the face's appearance.`,
+    error: `${name}: could not load (${network.message}). Until the page is reloaded, ${alone}.`,
+  }[network.state];
+  if (text) say(networkEl, text);
 }
 
 // Privacy you can check: every request this page and its worker make after the detector is ready.
@@ -89,7 +113,7 @@ function watchNetwork() {
 }
 
 const pool = new Pool(poolSize(), {
-  onStatus, onInfo,
+  onStatus, onInfo, onNetwork,
   onNet: (n) => { workerRequests = n; showNet(); },
   onWorkers: (ready, size) => {
     statusEl.dataset.workers = `${ready}/${size}`;

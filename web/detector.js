@@ -23,8 +23,8 @@ const WORKER_URL = URL.createObjectURL(new Blob(
 
 export class Detector {
   // deferred: the worker (and its script) is created now, but loads Pyodide only when load() is called.
-  constructor({ onStatus, onInfo, onNet, deferred = false }) {
-    Object.assign(this, { onStatus, onInfo, onNet });
+  constructor({ onStatus, onInfo, onNet, onNetwork, deferred = false }) {
+    Object.assign(this, { onStatus, onInfo, onNet, onNetwork });
     this.weights = null; // the model to load (a weights file's text; null: the shipped one), also after a crash
     this.pending = new Map(); // id -> {resolve, reject, timer}
     this.nextId = 1;
@@ -35,6 +35,7 @@ export class Detector {
 
   start(deferred = false) {
     this.state = deferred ? "waiting" : "loading";
+    this.network = null; // the second detector in this worker: null (not asked yet), "loading", "ready", "error"
     this.worker = new Worker(WORKER_URL, { type: "module" });
     this.worker.onmessage = (event) => this.receive(event.data);
     this.worker.onerror = (event) => {
@@ -56,6 +57,9 @@ export class Detector {
       this.onStatus(msg);
     } else if (msg.type === "info") {
       this.onInfo(msg);
+    } else if (msg.type === "network") {
+      this.network = msg.state;
+      this.onNetwork(msg);
     } else if (msg.type === "net") {
       this.onNet(msg.count);
     } else if (msg.type === "fatal") {

@@ -1,6 +1,7 @@
-// The explanation of one verdict, drawn with the page's own SVG and canvas: the file's radial spectrum
-// against the mean real and generated spectra of the training data, the bands that pushed the verdict
-// (coefficient × standardised feature), the 2-D log spectrum as a picture, and the faces found with their boxes.
+// The explanation of one verdict, drawn with the page's own SVG and canvas: what each of the two detectors says,
+// the file's radial spectrum against the mean real and generated spectra of the training data, the bands that
+// pushed the verdict (coefficient × standardised feature), the 2-D log spectrum as a picture, and the faces
+// found with their boxes.
 import { facesFigure } from "./faces.js";
 import { VERDICT_TEXT } from "./table.js";
 
@@ -114,11 +115,38 @@ function caption(info, entry, verdictText, top, contributions) {
   // Calibrated weights answer by their fitted rule (the reason says why not), others by their threshold.
   const because = entry.result.reason ? ` (${entry.result.reason})`
     : info.calibrated ? "" : ` (threshold ${(100 * info.threshold).toFixed(0)}%)`;
-  return `${verdictText}: the model gives ${pct}% that this face is generated${because}. `
+  const who = entry.result.detectors === "both" ? "the two detectors together give" : "the model gives";
+  return `${verdictText}: ${who} ${pct}% that this face is generated${because}. `
     + `The frequency bands that weighed most are at ${named.join(", ")} cycles per pixel. `
     + "Where the solid line leaves the green band, this image's detail at that scale is unlike the real photos the model saw. "
     + "In the square picture, the centre is coarse detail and the edges fine detail; bright dots or lines away from the centre "
     + "are regular patterns such as an up-sampling grid or JPEG blocks.";
+}
+
+const generated = (p) => (p === null ? "no usable number for this image" : `${(100 * p).toFixed(1)}% generated`);
+
+// Each detector's own calibrated probability in the regime the row was read in (runtime/classify.py's
+// "opinions"), or in words why the second one has none: it was still loading when the image was checked, or
+// the model in use has none. A row the spectral model judged alone under a model without a fitted rule
+// carries no opinions: its p_fake is the spectral model's.
+function opinionsList(info, result) {
+  const { detectors, opinions, p_fake: p } = result;
+  const spectral = opinions?.spectral ?? (detectors === "spectral" ? p : null);
+  const cnn = detectors === "both" ? generated(opinions?.cnn ?? null)
+    : info.zones_both === null ? "not part of the model in use"
+      : "still loading when this image was checked (add it again for its opinion)";
+  const list = document.createElement("ul");
+  list.className = "opinions";
+  list.dataset.testid = "opinions";
+  for (const [detector, text, value] of [["spectral", `Spectral traces: ${generated(spectral)}`, spectral],
+                                         ["cnn", `Face appearance (CNN): ${cnn}`, opinions?.cnn ?? null]]) {
+    const li = document.createElement("li");
+    li.textContent = text;
+    li.dataset.detector = detector;
+    if (value !== null) li.dataset.pFake = String(value);
+    list.append(li);
+  }
+  return list;
 }
 
 export function renderExplanation(container, { info, entry, explanation, verdictText }) {
@@ -146,6 +174,9 @@ export function renderExplanation(container, { info, entry, explanation, verdict
   figure.append(spectrumChart(info, entry.result.features), pictureBox);
   const contribHeading = document.createElement("h4");
   contribHeading.textContent = "Bands that pushed the verdict (coefficient × standardised feature)";
-  container.replaceChildren(heading, cap, facesFigure(entry, VERDICT_TEXT), figure, contribHeading,
+  const opinionsHeading = document.createElement("h4");
+  opinionsHeading.textContent = "What each detector says";
+  container.replaceChildren(heading, cap, opinionsHeading, opinionsList(info, entry.result),
+                            facesFigure(entry, VERDICT_TEXT), figure, contribHeading,
                             contributionChart(info, contributions, top), list);
 }

@@ -14,8 +14,8 @@ export function poolSize(nav = navigator) {
 }
 
 export class Pool {
-  constructor(size, { onStatus, onInfo, onNet, onWorkers }) {
-    Object.assign(this, { size, onStatus, onInfo, onNet, onWorkers });
+  constructor(size, { onStatus, onInfo, onNet, onWorkers, onNetwork }) {
+    Object.assign(this, { size, onStatus, onInfo, onNet, onWorkers, onNetwork });
     this.detectors = [];
     this.netCounts = [];
     this.paused = false;
@@ -29,6 +29,7 @@ export class Pool {
       deferred,
       onStatus: (msg) => this.status(i, msg),
       onInfo: (msg) => { if (i === 0) this.onInfo(msg); },
+      onNetwork: (msg) => this.network(msg),
       onNet: (count) => {
         this.netCounts[i] = count;
         this.onNet(this.netCounts.reduce((a, b) => a + b, 0));
@@ -67,6 +68,17 @@ export class Pool {
     if (i === 0 && msg.state === "ready" && msg.warm) this.warm = true;
     if (this.state === "ready" ? msg.state === "ready" : i === 0 || this.failed) this.onStatus(msg);
     this.onWorkers(this.readyCount, this.size);
+  }
+
+  // The second detector, which each worker loads once it is ready (worker.js): "ready" once any worker has it
+  // (each row says which detectors judged it), else "loading" while one loads it, else "error" with the last
+  // reason; `ready` counts the workers that have it.
+  network(msg) {
+    if (msg.state === "error") this.networkError = msg.message;
+    const states = this.detectors.map((d) => d.network);
+    const state = states.includes("ready") ? "ready" : states.includes("loading") ? "loading" : "error";
+    this.onNetwork({ state, message: this.networkError, ready: states.filter((s) => s === "ready").length,
+                     size: this.size });
   }
 
   // A ready worker with nothing to do and not in `taken`, or null (always null while a model swap runs:

@@ -67,6 +67,7 @@ export class ResultsTable {
     this.sortKey = "added";
     this.filter = "all";
     this.zones = {}; // regime -> {t_real, t_fake} of the model in use (worker_api.info)
+    this.zonesBoth = null; // the same under the rule over both detectors, for rows both judged (null: no CNN)
     this.flagMessages = {};
   }
 
@@ -98,7 +99,8 @@ export class ResultsTable {
     entry.result = { label: result.label, verdict: result.verdict, reason: result.reason ?? null,
                      advice: result.advice ?? null, regime: result.regime ?? null,
                      p_fake: result.p_fake ?? null, features: result.features ?? null,
-                     flags: result.flags || [], error: result.error || null };
+                     flags: result.flags || [], error: result.error || null,
+                     detectors: result.detectors ?? null, opinions: result.opinions ?? null };
     entry.result.faces = result.faces || []; // runtime/facecheck.py; the CSV export writes their count
     const { row } = entry;
     const verdict = verdictOf(entry.result);
@@ -123,6 +125,8 @@ export class ResultsTable {
     } else {
       row.dataset.features = JSON.stringify(result.features);
       row.dataset.flags = entry.result.flags.join(" ");
+      row.dataset.detectors = entry.result.detectors ?? ""; // "both", or "spectral" (no CNN loaded, or in the model)
+      row.dataset.opinions = JSON.stringify(entry.result.opinions); // each detector's own p_fake ("Why?" says them)
       this.showProbability(row, probCell, entry.result);
       const button = el("button", "explain", "Why?");
       button.type = "button";
@@ -142,11 +146,12 @@ export class ResultsTable {
     this.updateSummary();
   }
 
-  // The probability with its regime's zones; none for a row without one (no usable face, no usable number).
-  showProbability(row, cell, { p_fake: p, regime }) {
+  // The probability with its regime's zones, under the rule that judged it (over both detectors, or the
+  // spectral model's own); none for a row without one (no usable face, no usable number).
+  showProbability(row, cell, { p_fake: p, regime, detectors }) {
     if (p === null) return;
     row.dataset.pFake = String(p);
-    const zones = this.zones[regime] ?? { t_real: null, t_fake: null };
+    const zones = ((detectors === "both" && this.zonesBoth) || this.zones)[regime] ?? { t_real: null, t_fake: null };
     const zone = zoneOf(p, zones);
     row.dataset.regime = regime ?? "";
     row.dataset.zone = zone;

@@ -7,13 +7,19 @@
 // {type: "result", id, label, p_fake, features, flags, error, ms, received, sent} (for the benchmark: ms in Python; epoch ms), {type: "explanation", id, ...},
 // {type: "features" | "fit" | "prepare" | "commit" | "abort", id, ...} (worker_api's features_json, fit_json,
 // prepare_model_json: the new model's info; or {error}),
-// {type: "net", count} (requests made after ready) and {type: "fatal", id, message} before closing itself.
+// {type: "network", state: "loading" | "ready" | "error"[, message]} (the second detector, after ready: see
+// loadNetwork), {type: "net", count} (requests made after ready, but for the network's own file) and
+// {type: "fatal", id, message} before closing itself.
 const base = new URL("./", import.meta.url);
 const post = (msg) => self.postMessage(msg);
 
+// The browser's own fetch, before countDownloads wraps it: the second detector's file, fetched after ready,
+// is no part of the start's progress bar.
+const plainFetch = self.fetch.bind(self);
+
 // Count the bytes of every response Pyodide fetches, for a truthful progress bar.
 function countDownloads(total) {
-  const realFetch = self.fetch.bind(self);
+  const realFetch = plainFetch;
   let loaded = 0;
   // A clone is read for counting, so Pyodide gets the original response: a synthesized one would
   // lose its URL, and with it Chromium's compiled-code cache for pyodide.asm.wasm.
@@ -75,6 +81,8 @@ async function start(chosenWeights) {
     classify: glue.check_json,
     explain: glue.explain_json,
     warmUp: glue.warm_up,
+    loadNetwork: glue.load_network,
+    warmUpNetwork: glue.warm_up_network,
     features: glue.features_json,
     fit: glue.fit_json,
     prepare: (text) => glue.prepare_model_json(text ?? weights), // kept in memory: going back fetches nothing
@@ -84,8 +92,8 @@ async function start(chosenWeights) {
 }
 
 // A file of this build, or an error that names it (a host missing a file answers 404 with an HTML page).
-async function download(name) {
-  const response = await fetch(new URL(name, base));
+async function download(name, get = fetch) {
+  const response = await get(new URL(name, base));
   if (!response.ok) throw new Error(`${name} could not be downloaded (HTTP ${response.status})`);
   return response;
 }
@@ -133,11 +141,13 @@ function lastLine(err) {
   return lines[lines.length - 1];
 }
 
-// After ready the detector should fetch nothing; count it anyway so the page can show it.
+// After ready the detector should fetch nothing but its second detector's file (loadNetwork); count anything
+// else anyway so the page can show it.
 function watchNetwork() {
   let count = 0;
+  const network = new URL(BUILD.network, base).href;
   new PerformanceObserver((list) => {
-    count += list.getEntries().filter((e) => !/^(blob|data):/.test(e.name)).length;
+    count += list.getEntries().filter((e) => !/^(blob|data):/.test(e.name) && e.name !== network).length;
     post({ type: "net", count });
   }).observe({ type: "resource" });
 }
@@ -178,6 +188,39 @@ async function warmUp(api) {
   }
   mark("warm");
   post({ type: "status", state: "ready", warm: true, message: READY, marks });
+  loadNetwork(api);
+}
+
+// The second detector (the CNN, runtime/effnet.py): its weights (3.9 MB) are fetched only now, once this worker
+// is ready and warm, so ready time is what it was; files checked meanwhile are judged by the spectral model
+// alone (their rows say so). The bytes are checked against this build's sha256, written into Python's file
+// system and loaded (worker_api.load_network), then the network is warmed up: two steps of about 0.2 s, and
+// a file that arrives meanwhile waits for the step under way only, never for the download.
+async function loadNetwork(api) {
+  const say = (state, message) => post({ type: "network", state, message });
+  say("loading");
+  let bytes;
+  try {
+    bytes = new Uint8Array(await (await download(BUILD.network, plainFetch)).arrayBuffer());
+  } catch (err) {
+    say("error", String(err.message || err));
+    return;
+  }
+  for (const step of [() => api.loadNetwork(bytes, BUILD.networkSha256), () => api.warmUpNetwork()]) {
+    await new Promise((resolve) => setTimeout(resolve, 0)); // a file posted meanwhile is taken first
+    try {
+      const refused = step();
+      if (refused) {
+        say("error", refused);
+        return;
+      }
+    } catch (err) {
+      const error = failed(null, err); // null: the interpreter is unusable, and the page restarts this worker
+      if (error !== null) say("error", error);
+      return;
+    }
+  }
+  say("ready");
 }
 
 // A Python exception is the file's problem; anything else (wasm out of memory, a fatal Pyodide error)

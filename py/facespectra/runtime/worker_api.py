@@ -1,6 +1,10 @@
 """The only Python functions web/worker.js calls, so the glue between JavaScript and the runtime exists
 once: the CLI, the Python API and scripts/runtime_probe.py call these same functions.
 
+The second detector's network (runtime/effnet.py) is not in the runtime zip: the worker fetches its weights
+once it is ready and warm, and hands them over with `load_network`, then `warm_up_network`; until then checks
+are judged by the spectral model alone (a row's "detectors").
+
 The worker holds one model at a time (`load_model` replaces it). The page swaps models in two phases so
 that all its workers switch together or none does: each worker prepares the new model beside the one in
 use (`prepare_model`: checked, its info made, warmed up), and only when every worker has, each commits
@@ -8,12 +12,14 @@ use (`prepare_model`: checked, its info made, warmed up), and only when every wo
 JavaScript, where JSON keeps None as null and costs less than converting proxies.
 """
 
+import hashlib
 import io
 import json
+import os
 
 from PIL import Image
 
-from . import csvrows
+from . import csvrows, effnet
 from .classify import classify_bytes
 from .decode import MAX_BYTES
 from .errors import InputError, WeightsError
@@ -103,6 +109,27 @@ def warm_up(step, model=None):
     stops warming up once a file arrives: that file warms up what it needs itself."""
     WARM_UP_STEPS[step](model or _current)
     return step + 1 < len(WARM_UP_STEPS)
+
+
+def load_network(data, sha256):
+    """The CNN's weights as the page fetched them (effnet.npz) -> None once they are where effnet.WEIGHTS
+    points and loaded, so that from then on checks get the CNN's opinion; or why they were refused, with
+    nothing written: a sha256 other than this build's (checked as the snapshot is: a half-deployed site could
+    send another build's file). Written whole, then renamed: effnet.available() never sees part of it."""
+    data = _bytes(data)
+    if hashlib.sha256(data).hexdigest() != sha256:
+        return f"{effnet.WEIGHTS.name} is not this build's (the site may be being updated): reload the page later"
+    part = effnet.WEIGHTS.with_name(effnet.WEIGHTS.name + ".part")
+    part.write_bytes(data)
+    os.replace(part, effnet.WEIGHTS)
+    effnet.network()
+    return None
+
+
+def warm_up_network():
+    """One pass of the CNN (about 0.2 s in Pyodide; its first call compiles most of its code, as the face
+    network's warm-up does), so the first file it judges costs what the next ones do."""
+    effnet.features(_noise(effnet.SIZE))
 
 
 def info_json():
