@@ -168,7 +168,7 @@ def test_rows_before_the_network_are_spectral_then_both_with_their_zones(browser
         row_of(page, "early.jpg").get_by_role("button", name="Why?").click()
         page.wait_for_selector("[data-testid=explanation][data-state=ready]", state="attached", timeout=60_000)
         cnn_line = page.locator("[data-testid=opinions] [data-detector=cnn]").text_content()
-        assert "still loading when this image was checked" in cnn_line, cnn_line
+        assert "not loaded yet when this image was checked" in cnn_line, cnn_line
         spectral = float(page.locator("[data-testid=opinions] [data-detector=spectral]").get_attribute("data-p-fake"))
         assert spectral == pytest.approx(float(row_of(page, "early.jpg").get_attribute("data-p-fake")))
 

@@ -10,6 +10,7 @@ import pytest
 
 from browser_helpers import drop_files, open_app, results, wait_ready
 from conftest import encode, texture
+from test_cnn_page import P_ATOL
 from facespectra.runtime.classify import classify_bytes
 from facespectra.runtime.model import SpectralModel
 
@@ -71,9 +72,12 @@ def test_browser_features_and_probabilities_equal_cpython(app, dist_dir):
         # unit differently (the FFT differs only below 1e-18 of its peak). scripts/parity_drift.py, 450
         # seed faces + 135 PNG/WebP/512-px variants, numpy 2.4.6 / Pillow 13.0.0, weights 7b76584 (with
         # their verdict rule): features max 2.0e-6 (99th pct 1.2e-6), calibrated p_fake max 2.0e-8 (99th
-        # pct 1.0e-8), no label, verdict or reason differs. The bounds keep 5x the largest.
+        # pct 1.0e-8), no label, verdict or reason differs. The bounds keep 5x the largest. Where the CNN's
+        # opinion enters p_fake (rows judged by both detectors) its float32 network adds its own drift
+        # (test_cnn_page.P_ATOL).
         np.testing.assert_allclose(browser_features, expected["features"], rtol=0, atol=1e-5, err_msg=name)
-        assert abs(float(row["p_fake"]) - expected["p_fake"]) <= 1e-7, name
+        bound = P_ATOL if expected["detectors"] == "both" else 1e-7
+        assert abs(float(row["p_fake"]) - expected["p_fake"]) <= bound, name
     # every kind of answer the shipped rule gives shows on the page (it gives no "likely real": the model card)
     shown = {(r["label"], (r["reason"] or "").split(":")[0]) for r in rows}
     assert {("fake", ""), ("uncertain", "downscaled or smaller than the photos it learnt from (512 px)"),

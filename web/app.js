@@ -73,15 +73,16 @@ function onInfo(msg) {
   showNetwork();
 }
 
-// The second detector loads after ready (worker.js). Its own live region speaks when its state changes
-// (loading, ready, or could not load: two or three times a visit), never per worker or per byte; the
-// counts are in data attributes. A model without a second detector (taught, or older weights) says so.
+// The second detector loads after ready (worker.js). Its own live region is busy while it loads (screen
+// readers wait for the outcome), then says once that it is ready or could not load, never per worker or per
+// byte; the counts are in data attributes. A model without a second detector (taught, or older weights) says so.
 const networkEl = $("#network-status");
 let network = { state: null };
 function onNetwork(msg) {
   network = msg;
   Object.assign(networkEl.dataset, { state: msg.state, workers: `${msg.ready}/${msg.size}`,
                                      allReady: String(msg.ready === msg.size) });
+  networkEl.setAttribute("aria-busy", String(msg.state === "loading"));
   showNetwork();
 }
 function showNetwork() {

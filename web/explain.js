@@ -126,7 +126,7 @@ function caption(info, entry, verdictText, top, contributions) {
 const generated = (p) => (p === null ? "no usable number for this image" : `${(100 * p).toFixed(1)}% generated`);
 
 // Each detector's own calibrated probability in the regime the row was read in (runtime/classify.py's
-// "opinions"), or in words why the second one has none: it was still loading when the image was checked, or
+// "opinions"), or in words why the second one has none: it was not loaded yet when the image was checked, or
 // the model in use has none. A row the spectral model judged alone under a model without a fitted rule
 // carries no opinions: its p_fake is the spectral model's.
 function opinionsList(info, result) {
@@ -134,7 +134,7 @@ function opinionsList(info, result) {
   const spectral = opinions?.spectral ?? (detectors === "spectral" ? p : null);
   const cnn = detectors === "both" ? generated(opinions?.cnn ?? null)
     : info.zones_both === null ? "not part of the model in use"
-      : "still loading when this image was checked (add it again for its opinion)";
+      : "not loaded yet when this image was checked (add the image again once it is ready)";
   const list = document.createElement("ul");
   list.className = "opinions";
   list.dataset.testid = "opinions";

@@ -19,12 +19,11 @@ const plainFetch = self.fetch.bind(self);
 
 // Count the bytes of every response Pyodide fetches, for a truthful progress bar.
 function countDownloads(total) {
-  const realFetch = plainFetch;
   let loaded = 0;
   // A clone is read for counting, so Pyodide gets the original response: a synthesized one would
   // lose its URL, and with it Chromium's compiled-code cache for pyodide.asm.wasm.
   self.fetch = async (input, init) => {
-    const response = await realFetch(input, init);
+    const response = await plainFetch(input, init);
     if (!response.body) return response;
     const reader = response.clone().body.getReader();
     (async () => {
