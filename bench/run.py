@@ -17,8 +17,9 @@ worker first checks each image once, as CPython is warmed) against CPython runni
 the trainer's feature extraction (all cores; cold and warm cache); face finding per image (Pyodide under
 Node against CPython; --faces-only runs that step alone); the CNN's features per image (issue 25: Pyodide
 under Node against CPython) and the second detector in the page (ready -> CNN ready, cold and warm; a 512 px
-face JPEG dropped on a page with both detectors -> verdict; --effnet-only runs these); teaching a model in the page (issue 19: 20 real
-+ 20 generated examples made as tests/test_teach.py makes them, 384 px and 1024 px; --teach-only).
+face JPEG dropped on a page with both detectors -> verdict; --effnet-only runs these); teaching a model in
+the page (issue 19: 20 real + 20 generated examples made as tests/test_teach.py makes them, 384 px and
+1024 px; --teach-only).
 Page and CPython timings alternate call by call (batch by batch), so a ratio compares the two under the
 same load of a shared host. Numbers go to bench/results/<timestamp>.json (or --out) so runs can be
 compared with --compare. Images are synthetic and camera-like (smooth shading + texture + sensor noise),
@@ -70,9 +71,9 @@ TARGETS = {"per_image_ratio_1024": 1.5, "batch_ratio": 1.5, "cold_ready_s": 1.5,
            "web512_verdict_s": 0.6}
 TEACH_SIDES = (384, 1024)
 
-# Installed before any page script: records when the status turns ready (and the second detector's), when files are picked, when each
-# file is posted to a worker, when rows get their label, every result message of the worker (for its `ms`,
-# `received` and `sent` fields) and when it arrives, and the workers' start-up marks.
+# Installed before any page script: records when the status turns ready (and the second detector's status),
+# when files are picked, when each file is posted to a worker, when rows get their label, every result message
+# of the worker (for its `ms`, `received` and `sent` fields) and when it arrives, and the workers' start-up marks.
 PROBE = """
 window.__bench = {readyAt: null, networkReadyAt: null, changeAt: [], labelledAt: [], results: []};
 new MutationObserver((records) => {
