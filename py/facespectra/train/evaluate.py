@@ -2,9 +2,11 @@
 
 As distributed; both classes re-saved at the same JPEG quality (95, 85, 75, 65), which removes the
 seed data's compression shortcut; web-style (downscaled to 30-80% of the side, then JPEG 60-90);
-small (a shorter side of 128-256 px); downscaled to 512 and to 768 px (JPEG 70-95), the sizes web pages show; and one condition per everyday edit (edits.py), each then saved
-at JPEG q70-95, plus synthetic fakes edited so. A condition's variant may depend on the image (drawn
-from its content hash), so each image gets its own web-style size, edit and quality.
+small (a shorter side of 128-256 px); downscaled to 512 and to 768 px (JPEG 70-95), the sizes web
+pages show; and one condition per everyday edit (edits.py), each then saved at JPEG q70-95, plus
+synthetic fakes edited so, and synthetic fakes downscaled to 512 or 768 px. A condition's variant may
+depend on the image (drawn from its content hash), so each image gets its own web-style size, edit
+and quality.
 """
 
 import json
@@ -59,6 +61,16 @@ def _edited_synthetic(content_hash):
                    edit=draw(str(rng.choice(FITTED)), rng), quality=_site_quality(rng))
 
 
+def _downscaled_synthetic(content_hash):
+    """A synthetic fake of the image downscaled to 512 or 768 px: the up-sampling traces are gone and what is
+    left is a real photo's look, so no rule may call it real (the absence of traces is no evidence)."""
+    from .upsamplers import KINDS
+
+    rng = image_rng(content_hash, 121)
+    return Variant(upsampler=str(rng.choice(KINDS)), seed=int(rng.integers(2**31)), stages=int(rng.integers(1, 4)),
+                   side=int(rng.choice((512, 768))), quality=_site_quality(rng))
+
+
 # name -> content hash -> Variant
 CONDITIONS = {
     "as_distributed": _fixed(Variant()),
@@ -72,6 +84,7 @@ CONDITIONS = {
     "px768": _sized(768, 131),
     **{f"edit_{kind}": _edited(kind, 110 + i) for i, kind in enumerate(FITTED + HELD_OUT)},
     "edit_synthetic": _edited_synthetic,
+    "synthetic_downscaled": _downscaled_synthetic,
 }
 # Judged and reported, never fitted on: the rule must hold for edits it never saw.
 HELD_OUT_CONDITIONS = tuple(f"edit_{kind}" for kind in HELD_OUT)
