@@ -11,7 +11,8 @@ import pytest
 from conftest import ROOT, encode, texture
 from faces_scenes import matched, no_face_images, portrait, rotated, scene
 from facespectra.runtime import csvrows, facecheck, faces
-from facespectra.runtime.classify import classify_bytes, judge
+from facespectra.runtime.classify import classify_bytes, judge, resampling_score
+from facespectra.runtime.cnn import opinion
 from facespectra.runtime.decode import load
 from facespectra.runtime.model import SpectralModel
 
@@ -104,7 +105,9 @@ def whole_image(data, row, model):
     from facespectra.runtime.inputflags import header_facts
 
     side, quality = header_facts(data)
-    return judge(np.array(row["features"]), side, quality, model)
+    img = load(data)
+    return judge(np.array(row["features"]), side, quality, model, None, resampling_score(img, model),
+                 opinion(img, model.cnn))
 
 
 @pytest.mark.parametrize("side, quality", [(640, 92), (1024, 95), (300, 90)])

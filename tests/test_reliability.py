@@ -40,7 +40,7 @@ def test_cli_csv_has_the_shared_columns_and_defuses_formula_names(tmp_path, monk
     assert cli.main(["predict", "--weights", str(tmp_path / "w.json"), "--", *names]) == 0
     rows = list(csv.reader(io.StringIO(capsys.readouterr().out, newline="")))
     assert rows[0] == list(csvrows.COLUMNS) == ["path", "label", "verdict", "p_fake", "reason", "flags", "faces",
-                                                 "error", "advice"]
+                                                 "error", "advice", "detectors"]
     assert [r[0] for r in rows[1:]] == ["'" + n for n in names]
     assert all(len(r) == len(csvrows.COLUMNS) for r in rows)
     broken = dict(zip(rows[0], rows[1 + names.index("=broken.jpg")]))
@@ -52,7 +52,7 @@ def test_csv_cells_write_missing_columns_empty_and_lists_joined():
            "faces": [{"box": [0, 0, 1, 1]}, {"box": [1, 1, 2, 2]}], "error": None}
     cells = dict(zip(csvrows.COLUMNS, csvrows.csv_cells(row)))
     assert cells == {"path": "'-x.png", "label": "fake", "verdict": "", "p_fake": "0.30000000000000004", "reason": "",
-                     "flags": "small;heavy-jpeg", "faces": "2", "error": "", "advice": ""}
+                     "flags": "small;heavy-jpeg", "faces": "2", "error": "", "advice": "", "detectors": ""}
     assert csvrows.defuse("@") == "'@" and csvrows.defuse("") == "" and csvrows.defuse("a=b") == "a=b"
 
 

@@ -4,7 +4,7 @@ The CLI writes its CSV with these; the page's export gets the same columns and f
 through worker_api.info(), so the two files cannot drift apart.
 """
 
-COLUMNS = ("path", "label", "verdict", "p_fake", "reason", "flags", "faces", "error", "advice")
+COLUMNS = ("path", "label", "verdict", "p_fake", "reason", "flags", "faces", "error", "advice", "detectors")
 # RFC 4180's line end, as the page writes: Python's csv module then also quotes a cell holding a lone CR.
 LINE_END = "\r\n"
 # A spreadsheet runs a cell that starts with one of these as a formula (or, for tab and CR, may shift
