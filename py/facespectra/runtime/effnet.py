@@ -18,13 +18,14 @@ import numpy as np
 from PIL import Image
 
 WEIGHTS = Path(__file__).with_name("effnet.npz")
-# Input side in pixels: out of fold 224 beat 160 by about 0.03 AUC; 320 costs twice 224, past the page's
-# 250 ms per face (scripts/effnet_choice.py, bench/run.py).
+# Window side in pixels: 224 beat 160 by about 0.03 AUC out of fold (measured on the whole face resized);
+# 320 costs twice 224, past the page's 250 ms per face (scripts/effnet_choice.py, bench/run.py).
 SIZE = 224
-# Stages whose outputs are pooled, besides the head (1-7): 3-7 and the head gave AUC 0.88 out of fold, the
-# head alone 0.81, stages 1-2 added nothing (scripts/effnet_choice.py)
+# Stages whose outputs are pooled, besides the head (1-7): on the window, 3-7 and the head gave out of fold
+# AUC 0.984 / 0.956 / 0.907 (as distributed / q75 / 512 px q75), the head alone 0.936 / 0.889 / 0.826,
+# stages 1-2 added nothing (scripts/effnet_choice.py)
 STAGES = (3, 4, 5, 6, 7)
-SPREAD = False  # pool the standard deviation too (+0.003 AUC out of fold, for twice the features: not worth it)
+SPREAD = False  # pooling the standard deviation too gave no better AUC out of fold, for twice the features
 CHANNELS = {1: 16, 2: 24, 3: 40, 4: 80, 5: 112, 6: 192, 7: 320, 8: 1280}  # each stage's outputs; 8 is the head
 N_FEATURES = (2 if SPREAD else 1) * sum(CHANNELS[s] for s in (*STAGES, 8))
 MEAN, STD = 127.0, 128.0  # the Lite models' input scaling, from 0..255 to about [-1, 1]
@@ -186,8 +187,9 @@ def meta():
 def prepare(img, size=SIZE):
     """Pillow image (RGB, or L repeated to three channels) -> its centre size×size window at the image's
     own resolution, scaled for the network, (size, size, 3) float32. Not resized: a generator's traces are
-    a few pixels wide, and shrinking the whole face to 224 px erased most of them (out of fold AUC 0.86
-    resized against 0.93 on this window, scripts/effnet_choice.py). An image with a side under `size` is
+    a few pixels wide, and shrinking the whole face to 224 px erased most of them (out of fold AUC 0.876 /
+    0.877 / 0.869 resized against 0.984 / 0.956 / 0.907 on this window, as distributed / q75 / 512 px q75,
+    scripts/effnet_choice.py). An image with a side under `size` is
     first enlarged to it, so tiny faces still get an input (and the rule's "small" regime)."""
     w, h = img.size
     if min(w, h) < size:
@@ -217,8 +219,8 @@ def features(img, size=SIZE, stages=STAGES, net=None):
 
     Luma, as the spectral model reads it (decode.load's default; for JPEG the decoder's Y channel, which
     Pyodide and CPython decode alike, whereas their colour upsampling differs): out of fold it was as good
-    as colour with these stages (AUC 0.876 against 0.878 as distributed, 0.869 against 0.859 at 512 px
-    q75), and it needs no second decode. A colour image is converted to luma here."""
+    as colour with these stages on the whole face resized (AUC 0.876 against 0.878 as distributed, 0.869
+    against 0.859 at 512 px q75), and it needs no second decode. A colour image is converted to luma here."""
     if img.mode != "L":
         img = img.convert("L")
     net = net or network()
