@@ -117,3 +117,17 @@ def test_train_then_evaluate_round_trip(tmp_path, capsys):
     page = (out / "report.html").read_text()
     assert page.count("data:image/png;base64,") >= 5
     assert not re.search(r"""(src|href)=["'](?!data:)""", page)  # nothing fetched from elsewhere
+
+
+def test_results_are_written_readable_as_a_plain_open_would_make_them(tmp_path):
+    """mkstemp makes 0600 files; weights written so would be copied into dist/ unreadable to a web server."""
+    import os
+
+    from facespectra.train.atomic import write_text_atomic
+
+    old = os.umask(0o022)
+    try:
+        write_text_atomic(tmp_path / "model.json", "{}")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "model.json").stat().st_mode & 0o777 == 0o644
