@@ -46,7 +46,7 @@ def test_rows_carry_their_regime_zones_and_advice(shipped):
 
 
 def test_a_rule_less_model_has_zones_only_in_full(shipped):
-    bare = SpectralModel.from_dict({**shipped.to_dict(), "verdict_rule": None, "threshold": 0.55})
+    bare = SpectralModel.from_dict({**shipped.to_dict(), "verdict_rule": None, "cnn": None, "threshold": 0.55})
     zones = model_info(bare)["zones"]
     assert zones["full"] == {"t_real": pytest.approx(0.45), "t_fake": pytest.approx(0.65)}
     assert all(zones[name] == {"t_real": None, "t_fake": None} for name in verdict.REGIMES if name != "full")

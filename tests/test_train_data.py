@@ -111,8 +111,9 @@ def test_train_then_evaluate_round_trip(tmp_path, capsys):
     conds = metrics["conditions"]
     assert {"as_distributed", "jpeg_q95", "jpeg_q85", "jpeg_q75", "jpeg_q65", "web", "small", "edit_crop",
             "edit_rotate", "edit_blur"} <= set(conds)
-    synthetic = conds.pop("edit_synthetic")  # a synthetic fake of every image, then edited: fakes only
-    assert synthetic["n_real"] == 0 and synthetic["n_fake"] == 16
+    for name in ("edit_synthetic", "synthetic_downscaled"):  # a synthetic fake of every image: fakes only
+        synthetic = conds.pop(name)
+        assert synthetic["n_real"] == 0 and synthetic["n_fake"] == 16
     assert all(0 <= c["balanced_accuracy"] <= 1 and c["n_real"] == 8 and c["n_fake"] == 8 for c in conds.values())
     page = (out / "report.html").read_text()
     assert page.count("data:image/png;base64,") >= 5

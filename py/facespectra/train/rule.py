@@ -15,7 +15,8 @@ cross-validation over the folds of those predictions (choose_rule): each fold is
 fitted without it, and a choice keeps its promise when, in every fitted condition and for each class,
 the one-sided 95% Clopper-Pearson upper bound of the confident-error rate is within PROMISE, or, where a
 condition has too few images for any count to support that (fewer than 299), when it made no confident
-error at all. Of the choices that keep it, the one that decides most images wins. If none keeps it,
+error at all. Of the choices that keep it, the one that decides most images wins, and then each side
+may take its own share, as each side's errors are its own (_sides_apart). If none keeps it,
 the regime sides whose thresholds made the errors are withheld (no threshold: "can't tell") one at a
 time until the rest keeps it, and the rule says so in "withheld"; the trainer prints them and the model
 card must state them.
@@ -28,7 +29,7 @@ photos".
 """
 
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from tqdm import tqdm
@@ -50,12 +51,18 @@ SYNTHETIC = "synthetic"  # the rows of the validation photos' synthetic fakes (s
 @dataclass(frozen=True)
 class Setting:
     """One choice the cross-validation makes: the fitted error share, the extra margin, and the quantiles of
-    the unedited photos where the resampling and the fine-detail flags sit."""
+    the unedited photos where the resampling and the fine-detail flags sit; `target_real`, where set, is the
+    share the "real" side is fitted at instead (choose_rule)."""
 
     target: float
     margin: float
     quantile: float
     detail_quantile: float
+    target_real: float = None
+
+    def share(self, bad_side):
+        """The fitted error share of one side: "fake" (t_fake) or "real" (t_real)."""
+        return self.target_real if bad_side == "real" and self.target_real is not None else self.target
 
 
 SETTINGS = [Setting(t, m, q, d)
@@ -101,7 +108,7 @@ def _threshold(p, wrong_groups, right, bad_side, setting):
     candidates = np.unique(np.r_[p, 0.0, 1.0])
     ok = np.ones(len(candidates), dtype=bool)
     for wrong in wrong_groups:  # p of the wrong class in one condition
-        allowed = int(np.floor(setting.target * len(wrong)))
+        allowed = int(np.floor(setting.share(bad_side) * len(wrong)))
         ok &= _beyond(wrong, candidates, bad_side) <= allowed
     if not ok.any():
         return None
@@ -181,7 +188,8 @@ def fit_rule(rows, setting, withheld=(), inputs=1):
     photos = np.concatenate([rows[n]["distance"] for n in names if n != SYNTHETIC])
     rule = {"regimes": {}, "max_distance": float(np.quantile(photos, DISTANCE_QUANTILE)),
             **flag, "resampling_quantile": setting.quantile, "detail_quantile": setting.detail_quantile,
-            "target": setting.target, "margin": setting.margin, "min_per_class": MIN_PER_CLASS,
+            "target": setting.target, "target_real": setting.share("real"), "margin": setting.margin,
+            "min_per_class": MIN_PER_CLASS,
             "confidence": CONFIDENCE,
             "withheld": [list(w) for w in withheld]}
     for name in REGIMES:
@@ -262,13 +270,14 @@ def choose_rule(rows, inputs=1):
     """-> (Setting, withheld sides, cross-validated metrics): of SETTINGS, the one that keeps the promise and
     decides most; if none does, the strictest, with the sides that broke it withheld (see the module).
     `inputs` 2: the rule over both detectors (fit_rule)."""
-    best = None
+    best, tried = None, {}
     for setting in tqdm(SETTINGS, desc="verdict rule", unit="setting", leave=False):
         metrics, _ = cross_validated(rows, setting, (), inputs)
+        tried[setting] = metrics
         if not failures(rows, metrics) and (best is None or _coverage(metrics, rows) > _coverage(best[2], rows)):
             best = (setting, (), metrics)
     if best is not None:
-        return best
+        return _sides_apart(rows, best, tried, inputs)
     strictest, withheld = Setting(TARGETS[-1], MARGINS[-1], FLAG_QUANTILES[0], DETAIL_QUANTILES[-1]), []
     while True:
         metrics, judged = cross_validated(rows, strictest, withheld, inputs)
@@ -276,6 +285,34 @@ def choose_rule(rows, inputs=1):
         if not failed:
             return strictest, tuple(withheld), metrics
         withheld.append(_culprit(rows, judged, failed, withheld))
+
+
+def _sides_apart(rows, best, tried, inputs):
+    """The best setting with each side at its own share, where that decides more and keeps the promise.
+
+    A real photo called generated comes only from t_fake, a fake called real only from t_real, so with the
+    margin and flags fixed each side's share can be chosen on its own errors: the "generated" side at the
+    share that decided most fakes without a real called generated, the "real" side at the one that decided
+    most real photos without a fake called real (ties: the stricter share). The combination is judged by
+    cross-validation again and kept only if it keeps the promise and decides more."""
+    setting = best[0]
+    siblings = {s.target: m for s, m in tried.items() if replace(s, target=setting.target) == setting}
+
+    def score(target, coverage):
+        m = siblings[target]
+        return float(np.nanmean([m[n][coverage] for n in _fitted(rows) if n != SYNTHETIC]))
+
+    def side(cls, coverage):  # the share deciding most, among those with none of class `cls` wrongly decided
+        safe = [t for t, m in siblings.items() if not any(c == cls for _, c in failures(rows, m))]
+        return max(safe, key=lambda t: (score(t, coverage), -t))
+
+    apart = replace(setting, target=side("real", "coverage_fake"), target_real=side("fake", "coverage_real"))
+    if apart.share("fake") == apart.share("real") == setting.target:
+        return best
+    metrics, _ = cross_validated(rows, apart, (), inputs)
+    if failures(rows, metrics) or _coverage(metrics, rows) <= _coverage(best[2], rows):
+        return best
+    return apart, (), metrics
 
 
 def _culprit(rows, judged, failed, withheld):

@@ -219,7 +219,8 @@ def _fit_rule(rows, inputs, what):
     """The verdict rule over `inputs` detectors' log-odds, chosen by cross-validation -> (rule, its cross-validated
     metrics); prints how it was chosen and its table, and warns of any side withheld."""
     setting, withheld, cv = choose_rule(rows, inputs)
-    print(f"verdict rule, {what}: fitted at {100 * setting.target:g}% confident errors and a margin of {setting.margin:g} "
+    print(f"verdict rule, {what}: fitted at {100 * setting.share('fake'):g}% (generated) and "
+          f"{100 * setting.share('real'):g}% (real) confident errors and a margin of {setting.margin:g} "
           f"log-odds, the resampling flag at the {100 * setting.quantile:g}th percentile of unedited photos, chosen by "
           "cross-validation; each fold judged by the rule fitted without it:")
     print(summary_table(cv))
