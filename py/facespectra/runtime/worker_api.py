@@ -1,9 +1,9 @@
 """The only Python functions web/worker.js calls, so the glue between JavaScript and the runtime exists
 once: the CLI, the Python API and scripts/runtime_probe.py call these same functions.
 
-The second detector's network (runtime/effnet.py) is not in the runtime zip: the worker fetches its weights
-once it is ready and warm, and hands them over with `load_network`, then `warm_up_network`; until then checks
-are judged by the spectral model alone (a row's "detectors").
+The second detector's weights (effnet.npz, for runtime/effnet.py) are not in the runtime zip: the worker
+fetches them once it is ready and warm, and hands them over with `load_network`, then `warm_up_network`;
+until then checks are judged by the spectral model alone (a row's "detectors").
 
 The worker holds one model at a time (`load_model` replaces it). The page swaps models in two phases so
 that all its workers switch together or none does: each worker prepares the new model beside the one in
