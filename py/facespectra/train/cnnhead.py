@@ -4,8 +4,9 @@ condition (JPEG re-saves, web-style, small, 512 and 768 px, the fitted everyday 
 
 Not on the synthetic fakes: they are real photos up-sampled, traces the spectral model reads and a network
 looking at a face's appearance cannot; trained on them as "generated", the head learnt to doubt real faces
-(out of fold AUC 0.77-0.83 with them, 0.92-0.98 without, scripts/fusion_probe.py). The verdict rule still
-counts them against every "real" it gives (rule.py), so the head cannot vouch for them.
+(out of fold with the trainer's folds, AUC 0.77-0.83 per condition with them, 0.86-0.97 without, small
+images aside). The verdict rule still counts them against every "real" it gives (rule.py), so the head
+cannot vouch for them.
 """
 
 import numpy as np
