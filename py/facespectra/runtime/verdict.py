@@ -117,17 +117,17 @@ def pixel_regime(side, quality, codec, rule, resampling=None, detail=None):
     return regime(side, quality, codec, is_resampled(resampling, rule), is_smoothed(detail, rule))
 
 
-def calibrated(part, logits):
-    """A regime's calibrated p_fake for the detectors' log-odds (one: the spectral model's; two: the spectral
-    model's and the CNN's; None if the calibration overflows), and whether a "real" verdict is vetoed: with two detectors, either one's own
-    calibrated p_fake of at least 0.5 (it leans "generated") forbids calling the image real."""
+def calibration(part, logits):
+    """A regime's calibrated log-odds for the detectors' log-odds (one: the spectral model's; two: the
+    spectral model's and the CNN's), and whether a "real" verdict is vetoed: with two detectors, either one's
+    own calibrated p_fake of at least 0.5 (it leans "generated") forbids calling the image real. `logits`
+    holds a number per detector for one image, or an array per detector for many (the trainer's rule fit)."""
     *a, b = part["platt"]
     z = sum(ai * zi for ai, zi in zip(a, logits)) + b
-    if not math.isfinite(z):
-        return None, False
-    own = part.get("own")
-    veto = bool(own) and any(ai * zi + bi >= 0 for (ai, bi), zi in zip(own, logits))
-    return float(sigmoid(z)), veto
+    veto = False
+    for (ai, bi), zi in zip(part.get("own", ()), logits):
+        veto = veto | (ai * zi + bi >= 0)
+    return z, veto
 
 
 def decide(logit, side, quality, dist, rule, codec=None, resampling=None, detail=None, cnn_logit=None):
@@ -139,9 +139,10 @@ def decide(logit, side, quality, dist, rule, codec=None, resampling=None, detail
     logits = (logit,) if len(part["platt"]) == 2 else (logit, cnn_logit)
     if not (all(z is not None and math.isfinite(z) for z in logits) and math.isfinite(dist)):
         return "uncertain", None, NO_NUMBER
-    p, veto = calibrated(part, logits)
-    if p is None:
+    z, veto = calibration(part, logits)
+    if not math.isfinite(z):
         return "uncertain", None, NO_NUMBER
+    p = float(sigmoid(z))
     if dist > rule["max_distance"]:
         return "uncertain", p, REASONS["unlike"]
     t_fake, t_real = part["t_fake"], part["t_real"]

@@ -34,7 +34,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from tqdm import tqdm
 
-from ..runtime.verdict import REGIMES, decide, pixel_regime, sigmoid
+from ..runtime.verdict import REGIMES, calibration, decide, pixel_regime, sigmoid
 from .bounds import CONFIDENCE, keeps_promise
 from .evaluate import HELD_OUT_CONDITIONS, verdict_metrics
 
@@ -163,16 +163,6 @@ def _calibrate(z, y, inputs):
     return {"platt": list(platt(z, y)), "own": [list(platt(z[:, i], y)) for i in range(inputs)]}
 
 
-def _calibrated(part, z):
-    """p_fake under a regime's calibration, and where a "real" is vetoed (verdict.calibrated, for many rows)."""
-    *a, b = part["platt"]
-    p = sigmoid(np.reshape(z, (len(z), -1)) @ np.array(a) + b)
-    veto = np.zeros(len(z), dtype=bool)
-    for i, (ai, bi) in enumerate(part.get("own", ())):
-        veto |= ai * z[:, i] + bi >= 0
-    return p, veto
-
-
 def fit_rule(rows, setting, withheld=(), inputs=1):
     """rows: {condition: {"y", "logit", "side", "quality", "resampling", "detail", "distance", ...: arrays}} -> the rule
     for the weights under a Setting, fitted on every condition but the held-out edits; `withheld`:
@@ -201,7 +191,8 @@ def fit_rule(rows, setting, withheld=(), inputs=1):
             rule["regimes"][name] = {**neutral, "t_fake": None, "t_real": None, "n": n}
             continue
         part = _calibrate(z, y, inputs)
-        p, veto = _calibrated(part, z)
+        z_cal, veto = calibration(part, z.T if inputs > 1 else (z,))
+        p = sigmoid(z_cal)
         p_real = np.where(veto, 1.0, p)  # what the "real" side sees: a vetoed image is never called real
         reals, fakes = [], []
         for c in names:
