@@ -25,12 +25,15 @@ def error_row(message):
             "features": None, "flags": [], "faces": [], "error": message}
 
 
+def detectors(model, cnn_logit=None):
+    """Which rule judges a row: "both" (the spectral model and the CNN) where the weights carry the CNN's head
+    and the network gave its opinion (`cnn_logit`), else "spectral" (the CNN absent)."""
+    return "both" if model.cnn is not None and cnn_logit is not None else "spectral"
+
+
 def rule_in_use(model, cnn_logit=None):
-    """The fitted rule an image is judged by: over both detectors where the weights carry the CNN's and the
-    network gave its opinion (`cnn_logit`), else the spectral model's own (None: a taught or older model)."""
-    if model.cnn is not None and cnn_logit is not None:
-        return model.cnn.verdict_rule
-    return model.verdict_rule
+    """The fitted rule an image is judged by (see detectors(); None: a taught or older model)."""
+    return model.cnn.verdict_rule if detectors(model, cnn_logit) == "both" else model.verdict_rule
 
 
 def judge(features, side, quality, model, codec=None, evidence=None, cnn_logit=None):
@@ -53,11 +56,6 @@ def read_in(features, side, quality, model, codec=None, evidence=None, cnn_logit
     if rule is None:
         return regime(side, quality, codec)
     return pixel_regime(side, quality, codec, rule, evidence, _detail(features, model))
-
-
-def detectors(model, cnn_logit=None):
-    """Which rule judged a row: "both" (the spectral model and the CNN) or "spectral" (the CNN absent)."""
-    return "both" if model.cnn is not None and cnn_logit is not None else "spectral"
 
 
 def opinions(features, model, regime_name, cnn_logit=None):
