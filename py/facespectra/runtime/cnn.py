@@ -45,12 +45,9 @@ class CnnHead:
         scaler = d.get("scaler")
         if not isinstance(scaler, dict):
             raise WeightsError("weights: cnn.scaler must be an object with 'mean' and 'scale'")
-        try:
-            n = effnet.N_FEATURES
-            head = cls(vector(scaler, "mean", n), vector(scaler, "scale", n, positive=True), vector(d, "coef", n),
-                       number(d, "intercept"), network, d.get("verdict_rule"))
-        except WeightsError as exc:
-            raise WeightsError(str(exc).replace("weights: ", "weights: cnn.", 1)) from None
+        n, at = effnet.N_FEATURES, "cnn."
+        head = cls(vector(scaler, "mean", n, section=at), vector(scaler, "scale", n, positive=True, section=at),
+                   vector(d, "coef", n, section=at), number(d, "intercept", section=at), network, d.get("verdict_rule"))
         try:
             verdict.validate(head.verdict_rule, inputs=2)
         except ValueError as exc:
