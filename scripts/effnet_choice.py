@@ -45,11 +45,12 @@ CONDITIONS = ("as distributed", "q75", "512 q75")
 INPUTS = ((160, "mean", "window"), (224, "mean", "window"), (320, "mean", "window"), (224, "luma", "window"),
           (224, "luma", "resized"))
 STAGE_SETS = {"head": (8,), "6-7+head": (6, 7, 8), "4-7+head": (4, 5, 6, 7, 8), "3-7+head": (3, 4, 5, 6, 7, 8),
-              "all": (1, 2, 3, 4, 5, 6, 7, 8)}
+              "all": (1, 2, 3, 4, 5, 6, 7, 8), "3-5": (3, 4, 5), "3-6": (3, 4, 5, 6), "4-6": (4, 5, 6), "3-7": (3, 4, 5, 6, 7)}
 POOLINGS = ("mean", "mean+std")
 # Every option at 224 px in colour; the other inputs only with the options that matter there (a fit on
 # 4000 features takes a minute on a busy host).
-OTHER_OPTIONS = (("head", "mean"), ("3-7+head", "mean"), ("3-7+head", "mean+std"), ("all", "mean+std"))
+OTHER_OPTIONS = (("head", "mean"), ("3-7+head", "mean"), ("3-7+head", "mean+std"), ("all", "mean+std"), ("3-7", "mean"),
+                 ("3-6", "mean"), ("3-6", "mean+std"), ("4-6", "mean"), ("3-5", "mean"))
 FOLDS, SEED = 4, 0
 L2 = 1e-2
 

@@ -77,7 +77,8 @@ EDITS = ("enlarge:1.250:lanczos", "crop:0.800:0.500:0.400:bicubic", "rotate:4.00
 def test_an_enlarged_cropped_or_straightened_fake_is_never_called_real(seed_data, tmp_path, capsys):
     """The held-out fakes, each enlarged ×1.25, cropped to 80% and resized back, or straightened by 4° and
     saved at 1000 px or more: their generator's traces are resampled away, and their header says full size,
-    yet none is called real (their pixels show the resampling), and most are flagged so."""
+    yet none is called real, and most are either called generated (the CNN still sees the face's look) or
+    withheld because their pixels show the resampling."""
     from facespectra.runtime.model import SpectralModel
     from facespectra.train.edits import apply_edit
     from facespectra.train.train import held_out_items
@@ -91,8 +92,8 @@ def test_an_enlarged_cropped_or_straightened_fake_is_never_called_real(seed_data
     rows = predict(sorted(tmp_path.iterdir()), capsys)
     assert len(rows) == len(fakes) * len(EDITS)
     assert [name for name, r in rows.items() if r["verdict"] == "real"] == []
-    flagged = sum(r["reason"] == REASONS["resampled"] for r in rows.values())
-    assert flagged >= len(rows) // 2, flagged
+    answered = sum(r["verdict"] == "fake" or r["reason"] == REASONS["resampled"] for r in rows.values())
+    assert answered >= len(rows) // 2, answered
 
 
 def test_a_downscaled_real_photo_is_never_called_real(portraits, tmp_path, capsys):

@@ -5,8 +5,8 @@ The weights are runtime/effnet.npz, made at set-up by scripts/effnet.py from a P
 squeeze-and-excitation, with ReLU6 and a fixed stem and head, so it is 1×1 convolutions (matrix products: most of the time) and depthwise ones (shifted slices).
 Its convolutions pad as TensorFlow's "SAME" (the checkpoint was ported from it): a stride-2 layer pads
 the bottom and right by one pixel more than the top and left. The features are the spatial means of
-several stages' outputs and the head's: scripts/effnet_choice.py chose the input size, the stages and the
-pooling by cross-validation and cost. numpy + Pillow + standard library only.
+several stages' outputs: scripts/effnet_choice.py chose the input size, the stages and the pooling by
+cross-validation and cost. numpy + Pillow + standard library only.
 """
 
 import json
@@ -21,13 +21,17 @@ WEIGHTS = Path(__file__).with_name("effnet.npz")
 # Window side in pixels: 224 beat 160 by about 0.03 AUC out of fold (measured on the whole face resized);
 # 320 costs twice 224, past the page's 250 ms per face (scripts/effnet_choice.py, bench/run.py).
 SIZE = 224
-# Stages whose outputs are pooled, besides the head (1-7): on the window, 3-7 and the head gave out of fold
-# AUC 0.984 / 0.956 / 0.907 (as distributed / q75 / 512 px q75), the head alone 0.936 / 0.889 / 0.826,
-# stages 1-2 added nothing (scripts/effnet_choice.py)
-STAGES = (3, 4, 5, 6, 7)
-SPREAD = False  # pooling the standard deviation too gave no better AUC out of fold, for twice the features
+# Stages whose outputs are pooled (1-7; 8 is the head): on the window, 3-6 gave out of fold AUC
+# 0.993 / 0.972 / 0.929 (as distributed / q75 / 512 px q75), 3-7 0.987 / 0.961 / 0.923, 3-7 and the head
+# 0.984 / 0.956 / 0.907, the head alone 0.936 / 0.889 / 0.826, 3-5 0.997 / 0.966 / 0.880; stages 1-2 added
+# nothing (scripts/effnet_choice.py). The later stages see whole parts of a face, the earlier ones its texture.
+STAGES = (3, 4, 5, 6)
+# Bump when the features a network gives change (prepare, pooling, the forward pass): the trainer's cache of
+# CNN features keys on it (train/featcache.py)
+FEATURES_VERSION = 2
+SPREAD = False  # the standard deviation too: 0.990 / 0.971 / 0.944 on stages 3-6, for twice the features
 CHANNELS = {1: 16, 2: 24, 3: 40, 4: 80, 5: 112, 6: 192, 7: 320, 8: 1280}  # each stage's outputs; 8 is the head
-N_FEATURES = (2 if SPREAD else 1) * sum(CHANNELS[s] for s in (*STAGES, 8))
+N_FEATURES = (2 if SPREAD else 1) * sum(CHANNELS[s] for s in STAGES)
 MEAN, STD = 127.0, 128.0  # the Lite models' input scaling, from 0..255 to about [-1, 1]
 EINSUM = sys.platform == "emscripten"  # Pyodide: no BLAS (see _pointwise)
 EINSUM_MIN_CHANNELS = 64
@@ -214,8 +218,8 @@ def pooled(outputs, spread=SPREAD):
 
 
 def features(img, size=SIZE, stages=STAGES, net=None):
-    """A Pillow image -> its pooled feature vector (float64, N_FEATURES long): the chosen stages' and the
-    head's outputs pooled over space, on the image's luma in all three channels.
+    """A Pillow image -> its pooled feature vector (float64, N_FEATURES long): the chosen stages' outputs
+    pooled over space, on the image's luma in all three channels.
 
     Luma, as the spectral model reads it (decode.load's default; for JPEG the decoder's Y channel, which
     Pyodide and CPython decode alike, whereas their colour upsampling differs): out of fold it was as good
@@ -224,4 +228,4 @@ def features(img, size=SIZE, stages=STAGES, net=None):
     if img.mode != "L":
         img = img.convert("L")
     net = net or network()
-    return pooled(net.stage_outputs(prepare(img, size), (*stages, 8)))
+    return pooled(net.stage_outputs(prepare(img, size), stages))

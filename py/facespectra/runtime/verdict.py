@@ -6,8 +6,9 @@ lossy codec other than JPEG; from the pixels: resampled after it was made) has i
 its own two thresholds, chosen on out-of-fold predictions so that confident errors stay within the
 target for real and for fake photos separately. A regime whose data never allowed a safe "real" has no
 real threshold: it can say "generated" or "can't tell", never "real". A rule over two detectors (the
-spectral model's and the CNN's log-odds: runtime/cnn.py) calibrates both together, and either one's own
-calibration leaning "generated" vetoes "real".
+spectral model's and the CNN's log-odds: runtime/cnn.py) calibrates both together and reads the larger of
+that and the spectral model's own calibration, and either one's own calibration leaning "generated"
+vetoes "real".
 Inputs far from every training image (by the distance of their standardised features) are never judged.
 numpy + standard library only: the page runs this module in Pyodide.
 """
@@ -119,14 +120,22 @@ def pixel_regime(side, quality, codec, rule, resampling=None, detail=None):
 
 def calibration(part, logits):
     """A regime's calibrated log-odds for the detectors' log-odds (one: the spectral model's; two: the
-    spectral model's and the CNN's), and whether a "real" verdict is vetoed: with two detectors, either one's
-    own calibrated p_fake of at least 0.5 (it leans "generated") forbids calling the image real. `logits`
-    holds a number per detector for one image, or an array per detector for many (the trainer's rule fit)."""
+    spectral model's and the CNN's), and whether a "real" verdict is vetoed.
+
+    With two detectors the pair's calibration is fitted on the seed generator's fakes, which the CNN
+    separates best, so it leans on the CNN; the log-odds are the larger of the pair's and the spectral
+    model's own, so up-sampling traces only the spectral model sees (the synthetic fakes' other
+    up-samplers) still count. Either detector's own p_fake of at least 0.5 (it leans "generated") forbids
+    calling the image real. `logits` holds a number per detector for one image, or an array per detector
+    for many (the trainer's rule fit)."""
     *a, b = part["platt"]
     z = sum(ai * zi for ai, zi in zip(a, logits)) + b
+    alone = [ai * zi + bi for (ai, bi), zi in zip(part.get("own", ()), logits)]
+    if alone:
+        z = np.maximum(z, alone[0])
     veto = False
-    for (ai, bi), zi in zip(part.get("own", ()), logits):
-        veto = veto | (ai * zi + bi >= 0)
+    for own in alone:
+        veto = veto | (own >= 0)
     return z, veto
 
 

@@ -19,7 +19,6 @@ from .atomic import write_bytes_atomic
 CACHE_VERSION = 2  # 2: float32 logarithm, grid-peak copies at column Nyquist counted once
 DEFAULT_DIR = Path(".cache/features")
 _RESAMPLING_CODE = hashlib.sha256(Path(resampling.__file__).read_bytes()).hexdigest()[:16]
-_EFFNET_CODE = hashlib.sha256(Path(effnet.__file__).read_bytes()).hexdigest()[:16]
 
 
 def file_hash(path):
@@ -41,8 +40,8 @@ def entry_key(content_hash, config, variant):
 
 def cnn_entry_key(content_hash, network, variant):
     """The key of a variant's CNN features: `network` is runtime/cnn.network_spec() (the network's provenance
-    and how its outputs are read) plus the source hash of runtime/effnet.py."""
-    text = json.dumps({"v": CACHE_VERSION, "file": content_hash, "cnn": {**network, "code": _EFFNET_CODE},
+    and how its outputs are read), with runtime/effnet.py's FEATURES_VERSION."""
+    text = json.dumps({"v": CACHE_VERSION, "file": content_hash, "cnn": {**network, "code": effnet.FEATURES_VERSION},
                        "variant": variant.key()}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()
 

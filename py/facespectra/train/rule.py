@@ -1,7 +1,9 @@
 """Fit the three-verdict rule (runtime/verdict.py) on out-of-fold predictions.
 
 Per input regime: a Platt calibration of the model's log-odds (class-balanced, so p_fake reads as if
-real and generated faces were equally likely), then the lowest p_fake above which calling an image
+real and generated faces were equally likely; fitted on the real photos and the seed generator's fakes,
+not on the synthetic fakes: downscaled, those look like real photos to both detectors and would flatten
+it until no threshold is left), then the lowest p_fake above which calling an image
 generated stays within a target share of the real photos in every condition, and the highest p_fake
 below which calling it real stays within it of the generated ones. The conditions include everyday
 edits (edits.py), except those HELD_OUT_CONDITIONS kept apart to show the rule holds for edits it never
@@ -171,6 +173,7 @@ def fit_rule(rows, setting, withheld=(), inputs=1):
     rows = _fitted(rows)
     names = list(rows)
     cat = {k: np.concatenate([rows[n][k] for n in names]) for k in ("y", "distance")}
+    synthetic = np.concatenate([rows[n].get("synthetic", np.zeros(len(rows[n]["y"]), dtype=bool)) for n in names])
     z_all = np.concatenate([_logits(rows[n], inputs) for n in names])
     cond = np.concatenate([[n] * len(rows[n]["y"]) for n in names])
     flag = flags(rows, setting)
@@ -190,7 +193,9 @@ def fit_rule(rows, setting, withheld=(), inputs=1):
             neutral = {"platt": [1.0, 0.0]} if inputs == 1 else {"platt": [0.5, 0.5, 0.0], "own": [[1.0, 0.0]] * 2}
             rule["regimes"][name] = {**neutral, "t_fake": None, "t_real": None, "n": n}
             continue
-        part = _calibrate(z, y, inputs)
+        seen = ~synthetic[m]  # real photos and the seed generator's fakes (see the module), where enough
+        enough = min(int((y[seen] == 0).sum()), int((y[seen] == 1).sum())) >= MIN_PER_CLASS
+        part = _calibrate(z[seen], y[seen], inputs) if enough else _calibrate(z, y, inputs)
         z_cal, veto = calibration(part, z.T if inputs > 1 else (z,))
         p = sigmoid(z_cal)
         p_real = np.where(veto, 1.0, p)  # what the "real" side sees: a vetoed image is never called real

@@ -118,7 +118,8 @@ def _rule_rows(clf, table, X, detail, rows, fold):
     """What the verdict rule is fitted on, for the chosen rows of one validation fold (with the CNN head's
     out-of-fold log-odds, where the table has them)."""
     cnn = {} if table.cnn_logit is None else {"cnn_logit": table.cnn_logit[rows]}
-    return {**cnn, "y": table.labels[rows], "fold": np.full(int(rows.sum()), fold), "logit": clf.decision_function(X[rows]),
+    synthetic = np.array([bool(table.variants[r].upsampler) for r in np.flatnonzero(rows)], dtype=bool)
+    return {**cnn, "y": table.labels[rows], "synthetic": synthetic, "fold": np.full(int(rows.sum()), fold), "logit": clf.decision_function(X[rows]),
             "side": table.sides[rows], "quality": table.qualities[rows], "resampling": table.resampling[rows],
             "detail": detail[rows],
             "distance": distance((X[rows] - clf.mean_) / clf.scale_)}
