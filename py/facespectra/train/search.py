@@ -73,8 +73,8 @@ def cv_score(table, config_name, params, train_items, is_train_row, folds, k, co
     """-> (mean over folds and SCORED conditions of balanced accuracy, the mean of every condition,
     out-of-fold predictions {SCORED condition: [(y, p_fake) per fold]},
     out-of-fold p_fake of the validation photos' synthetic fakes {up-sampler: array},
-    out-of-fold rows for the verdict rule {condition: {"y", "fold", "logit", "side", "quality", "distance": array}},
-    where the validation photos' synthetic fakes form one more condition, "synthetic").
+    out-of-fold rows for the verdict rule {condition: {"y", "synthetic", "fold", "logit", "side", "quality",
+    "distance": array}}, where the validation photos' synthetic fakes form one more condition, "synthetic").
 
     The synthetic fakes of a validation fold's real photos are never trained on in that fold, so
     how many are called fake measures the up-sampling families on unseen photos: the one
@@ -119,9 +119,9 @@ def _rule_rows(clf, table, X, detail, rows, fold):
     out-of-fold log-odds, where the table has them)."""
     cnn = {} if table.cnn_logit is None else {"cnn_logit": table.cnn_logit[rows]}
     synthetic = np.array([bool(table.variants[r].upsampler) for r in np.flatnonzero(rows)], dtype=bool)
-    return {**cnn, "y": table.labels[rows], "synthetic": synthetic, "fold": np.full(int(rows.sum()), fold), "logit": clf.decision_function(X[rows]),
-            "side": table.sides[rows], "quality": table.qualities[rows], "resampling": table.resampling[rows],
-            "detail": detail[rows],
+    return {**cnn, "y": table.labels[rows], "synthetic": synthetic, "fold": np.full(int(rows.sum()), fold),
+            "logit": clf.decision_function(X[rows]), "side": table.sides[rows], "quality": table.qualities[rows],
+            "resampling": table.resampling[rows], "detail": detail[rows],
             "distance": distance((X[rows] - clf.mean_) / clf.scale_)}
 
 
