@@ -27,8 +27,7 @@ def head_rows(table, items_mask):
     for name in CONDITIONS:
         if name not in HELD_OUT_CONDITIONS:
             rows |= condition_rows(table, items_mask, name)
-    natural = np.array([not v.upsampler for v in table.variants], dtype=bool)
-    return rows & natural & np.isfinite(table.cnn).all(axis=1)
+    return rows & ~table.synthetic & np.isfinite(table.cnn).all(axis=1)
 
 
 def fit_head(table, items_mask):

@@ -9,6 +9,7 @@ for the variants that ask for them. A file that cannot be read is skipped and li
 import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 from tqdm import tqdm
@@ -41,6 +42,11 @@ class FeatureTable:
     skipped: list = field(default_factory=list)  # (path, reason)
     cnn: np.ndarray = None  # the CNN's pooled features per row (NaN where not asked for); None: none asked for
     cnn_logit: np.ndarray = None  # the CNN head's out-of-fold log-odds per row (train/cnnhead.py), once fitted
+
+    @cached_property
+    def synthetic(self):
+        """Per row, whether it is a synthetic fake (a variant made by an up-sampler, not a seed image)."""
+        return np.array([bool(v.upsampler) for v in self.variants], dtype=bool)
 
     def rows(self, items_mask, variant_filter):
         """Boolean row mask: rows of the chosen items whose variant passes variant_filter(variant)."""

@@ -104,7 +104,7 @@ def cv_score(table, config_name, params, train_items, is_train_row, folds, k, co
         for kind, probs in synthetic.items():
             vr = val_items[table.items_idx] & (upsampler == kind)
             probs.append(clf.predict_proba(X[vr])[:, 1])
-        vr = val_items[table.items_idx] & (upsampler != "")
+        vr = val_items[table.items_idx] & table.synthetic
         if vr.any():  # fakes of other up-sampling families: the rule must not call them real either
             rule_rows.setdefault(SYNTHETIC, []).append(_rule_rows(clf, table, X, detail, vr, f))
     means = {name: float(np.mean(v)) for name, v in per_cond.items() if v}
@@ -118,8 +118,7 @@ def _rule_rows(clf, table, X, detail, rows, fold):
     """What the verdict rule is fitted on, for the chosen rows of one validation fold (with the CNN head's
     out-of-fold log-odds, where the table has them)."""
     cnn = {} if table.cnn_logit is None else {"cnn_logit": table.cnn_logit[rows]}
-    synthetic = np.array([bool(table.variants[r].upsampler) for r in np.flatnonzero(rows)], dtype=bool)
-    return {**cnn, "y": table.labels[rows], "synthetic": synthetic, "fold": np.full(int(rows.sum()), fold),
+    return {**cnn, "y": table.labels[rows], "synthetic": table.synthetic[rows], "fold": np.full(int(rows.sum()), fold),
             "logit": clf.decision_function(X[rows]), "side": table.sides[rows], "quality": table.qualities[rows],
             "resampling": table.resampling[rows], "detail": detail[rows],
             "distance": distance((X[rows] - clf.mean_) / clf.scale_)}
