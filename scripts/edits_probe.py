@@ -44,6 +44,13 @@ def padded(img):
     return frame
 
 
+def centre_crop(img, share):
+    """The middle `share` of each side, not resized: fewer pixels, each as it was."""
+    w, h = round(img.width * share), round(img.height * share)
+    left, top = (img.width - w) // 2, (img.height - h) // 2
+    return img.crop((left, top, left + w, top + h))
+
+
 def noisy(img, seed=0):
     a = np.asarray(img, dtype=np.int16)
     return Image.fromarray(np.clip(a + np.random.default_rng(seed).integers(-6, 7, a.shape), 0, 255).astype(np.uint8))
@@ -70,6 +77,11 @@ EDITS = {  # name -> the edited file's bytes from the decoded photo (RGB) and it
     "padded": lambda img, raw: saved(padded(img)),
     "enlarged ×1.25": lambda img, raw: saved(img.resize((round(img.width * 1.25), round(img.height * 1.25)),
                                                         Image.LANCZOS)),
+    "cropped to 80%": lambda img, raw: saved(centre_crop(img, 0.8)),
+    "cropped to 60%": lambda img, raw: saved(centre_crop(img, 0.6)),
+    "downscaled to 800 px": lambda img, raw: saved(img.resize((800, 800), Image.LANCZOS)),
+    "512 px, enlarged to 768": lambda img, raw: saved(img.resize((512, 512), Image.LANCZOS).resize((768, 768),
+                                                                                                 Image.BICUBIC)),
 }
 # the trainer's edits matrix: name -> condition, drawn per photo from its content hash
 MATRIX = {f"{kind}{' (not fitted on)' if kind in HELD_OUT else ''}": f"edit_{kind}" for kind in FITTED + HELD_OUT}

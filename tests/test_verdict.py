@@ -3,6 +3,7 @@ thresholds fitted so that confident errors keep the promise, at 95% confidence, 
 condition, and weights that carry it."""
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -46,6 +47,9 @@ def test_regime_reads_size_and_compression():
     assert verdict.regime(1024, 90, None, True) == "resampled" and verdict.regime(512, 90, None, True) == "reduced"
     assert verdict.regime(1024, 90, None, False, True) == "smoothed"
     assert verdict.regime(1024, 90, None, True, True) == "resampled"
+    assert verdict.regime(800, 90, near_full_side=707) == "near_full" and verdict.regime(800, 90) == "reduced"
+    assert verdict.regime(600, 90, near_full_side=707) == "reduced"
+    assert verdict.regime(800, 30, near_full_side=707) == "heavy" and verdict.regime(1024, 90, near_full_side=707) == "full"
 
 
 def test_cross_validated_rule_keeps_the_promise_at_95_percent_confidence_per_condition(fitted):
@@ -157,6 +161,25 @@ def test_models_without_a_rule_use_the_band_around_their_threshold():
     t = 0.6
     assert [verdict.decide_band(t + d, t)[0] for d in (-0.3, -0.05, 0.05, 0.3)] == ["real", "uncertain", "uncertain", "fake"]
     assert verdict.decide_band(t + 0.05, t)[2] == verdict.REASONS["close"]
+
+
+def test_images_downscaled_a_little_get_thresholds_of_their_own():
+    """768-px fakes keep more of a generator's look than 512-px ones. Where the 512-px real photos reach
+    higher, one "reduced" threshold leaves most 768-px fakes undecided; cross-validation chooses the
+    "near_full" band instead, whose own threshold decides them, and no real photo is accused either way."""
+    rng = np.random.default_rng(9)
+    rows = {"as_distributed": rows_of(rng.normal(-3, 1, 400), rng.normal(3, 1, 200)),
+            "px768": rows_of(rng.normal(-2, 1, 400), rng.normal(2, 1, 200), side=768, quality=90),
+            "px512": rows_of(rng.normal(-1, 1.5, 400), rng.normal(0, 1.5, 200), side=512, quality=90)}
+    setting, withheld, metrics = rulefit.choose_rule(rows)
+    assert setting.near_full_side is not None and 512 < setting.near_full_side <= 768 and withheld == ()
+    one_band, _ = rulefit.cross_validated(rows, replace(setting, near_full_side=None))
+    assert metrics["px768"]["coverage_fake"] > one_band["px768"]["coverage_fake"] + 0.2
+    assert not rulefit.failures(rows, metrics) and metrics["px512"]["real_called_fake"] == 0
+    rule = rulefit.fit_rule(rows, setting)
+    assert rule["near_full_side"] == setting.near_full_side
+    assert verdict.pixel_regime(768, 90, None, rule) == "near_full" and verdict.pixel_regime(512, 90, None, rule) == "reduced"
+    assert verdict.decide(3.0, 768, 90, 1.0, rule)[0] == "fake" and verdict.decide(3.0, 512, 90, 1.0, rule)[0] == "uncertain"
 
 
 def test_synthetic_fakes_that_look_real_keep_the_real_threshold_low():

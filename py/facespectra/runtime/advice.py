@@ -12,6 +12,8 @@ from . import facecheck, verdict
 
 ADVICE = {
     "small": "Find a larger copy: the original file, not a thumbnail or a preview.",
+    "near_full": "Find the original, full-size file (as the camera or the generator saved it), not a copy "
+                 "resized for the web or a message.",
     "reduced": "Find the original, full-size file (as the camera or the generator saved it), not a copy "
                "resized for the web or a message.",
     "heavy": "Find a less compressed copy: the original file, not one re-saved or sent through a messaging app.",

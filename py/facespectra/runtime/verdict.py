@@ -20,10 +20,14 @@ import numpy as np
 from .inputflags import LOW_JPEG_QUALITY, SMALL_SIDE  # the regimes' edges are the flags' edges
 
 FULL_SIDE = 1000  # the training faces are 1024 px: a shorter side under this was made smaller
-REGIMES = ("full", "resampled", "smoothed", "reduced", "small", "heavy", "webp")
+# "near_full": downscaled less than the rule's `near_full_side` allows (a fitted rule's choice, or none), so a
+# generator's look survives better than in the rest of "reduced" and gets thresholds of its own
+REGIMES = ("full", "resampled", "smoothed", "near_full", "reduced", "small", "heavy", "webp")
 
 REASONS = {
     "small": "too small: {side} px on the shorter side, and the traces of a generator need more",
+    "near_full": "a little smaller than the photos it learnt from ({side} px): not enough of the traces of a "
+                 "generator survived to tell",
     "reduced": "downscaled or smaller than the photos it learnt from ({side} px): the traces of a generator "
                "may have been resized away",
     "heavy": "heavy JPEG compression (quality about {quality}) wipes out the traces it reads",
@@ -41,11 +45,12 @@ REASONS = {
 }
 
 
-def regime(side, quality, codec=None, was_resampled=False, was_smoothed=False):
+def regime(side, quality, codec=None, was_resampled=False, was_smoothed=False, near_full_side=None):
     """The input regime of an image: shorter side in pixels, JPEG quality or None and the lossy codec other
     than JPEG it was saved with (inputflags.lossy_codec) or None, all from its header; and whether its pixels
     show it was resampled after it was made (is_resampled()) or blurred (is_smoothed()), which a header
-    cannot tell."""
+    cannot tell. `near_full_side`: the shortest side still "near_full" (None: every downscaled image is
+    "reduced")."""
     if side < SMALL_SIDE:
         return "small"
     if quality is not None and quality < LOW_JPEG_QUALITY:
@@ -53,7 +58,7 @@ def regime(side, quality, codec=None, was_resampled=False, was_smoothed=False):
     if codec == "webp":
         return "webp"
     if side < FULL_SIDE:
-        return "reduced"
+        return "near_full" if near_full_side is not None and side >= near_full_side else "reduced"
     if was_resampled:
         return "resampled"
     if was_smoothed:
@@ -114,8 +119,9 @@ def withheld(name, side, quality, decides=False):
 
 
 def pixel_regime(side, quality, codec, rule, resampling=None, detail=None):
-    """regime() with the pixels' evidence read against the rule's flags (None: not measured)."""
-    return regime(side, quality, codec, is_resampled(resampling, rule), is_smoothed(detail, rule))
+    """regime() with the pixels' evidence read against the rule's flags (None: not measured) and its size band."""
+    return regime(side, quality, codec, is_resampled(resampling, rule), is_smoothed(detail, rule),
+                  rule.get("near_full_side") if rule else None)
 
 
 def calibration(part, logits):
@@ -177,13 +183,17 @@ def validate(rule, inputs=1):
     if not _is_number(rule.get("max_distance")) or not rule["max_distance"] > 0:
         raise ValueError("verdict_rule.max_distance must be a positive finite number")
     flags = {name: rule.get(f"{key}_threshold") for name, key in (("resampled", "resampling"), ("smoothed", "detail"))}
+    flags["near_full"] = rule.get("near_full_side")
     for key in ("resampling_threshold", "detail_threshold"):
         if rule.get(key) is not None and not _is_number(rule[key]):
             raise ValueError(f"verdict_rule.{key} must be null or a finite number")
+    edge = rule.get("near_full_side")
+    if edge is not None and not (_is_number(edge) and SMALL_SIDE < edge <= FULL_SIDE):
+        raise ValueError(f"verdict_rule.near_full_side must be null or a number in ({SMALL_SIDE}, {FULL_SIDE}]")
     for name in REGIMES:
         part = rule["regimes"].get(name)
         if flags.get(name, 0) is None and part is None:
-            continue  # weights fitted before the pixels' check: no image is ever read in that regime
+            continue  # no image is ever read in that regime (weights fitted before its flag, or without it)
         if not isinstance(part, dict):
             raise ValueError(f"verdict_rule.regimes lacks {name!r}")
         platt = part.get("platt")

@@ -9,10 +9,12 @@ below which calling it real stays within it of the generated ones. The condition
 edits (edits.py), except those HELD_OUT_CONDITIONS kept apart to show the rule holds for edits it never
 saw. The "resampled" regime takes the images whose resampling score (runtime/resampling.py) is above a
 flag, the "smoothed" regime those whose fine detail (spectrum.fine_detail: blurred, smoothed, out of
-focus) is below one: each a quantile of the unedited photos' values.
+focus) is below one: each a quantile of the unedited photos' values. Downscaled images are one regime,
+"reduced", or two: "near_full", those downscaled by at most half an octave, where more of a generator's
+look survives, gets thresholds of its own instead of those its most-reduced images allow.
 
 The target share, a margin that moves both thresholds further towards their safe ends (thresholds at
-the farthest wrong image seen are overshot by the next images), and the flags' quantiles are chosen by
+the farthest wrong image seen are overshot by the next images), the flags' quantiles and the size bands are chosen by
 cross-validation over the folds of those predictions (choose_rule): each fold is judged by the rule
 fitted without it, and a choice keeps its promise when, in every fitted condition and for each class,
 the one-sided 95% Clopper-Pearson upper bound of the confident-error rate is within PROMISE, or, where a
@@ -31,12 +33,13 @@ photos".
 """
 
 import itertools
+import math
 from dataclasses import dataclass, replace
 
 import numpy as np
 from tqdm import tqdm
 
-from ..runtime.verdict import REGIMES, calibration, decide, pixel_regime, sigmoid
+from ..runtime.verdict import FULL_SIDE, REGIMES, calibration, decide, pixel_regime, sigmoid
 from .bounds import CONFIDENCE, keeps_promise
 from .evaluate import HELD_OUT_CONDITIONS, verdict_metrics
 
@@ -44,6 +47,7 @@ TARGETS = (0.01, 0.005, 0.0025, 0.0)  # fitted error shares tried
 MARGINS = (0.0, 0.5, 1.0, 2.0, 4.0)  # log-odds the thresholds move further towards their safe ends, tried
 FLAG_QUANTILES = (0.8, 0.9, 0.95, 0.99)  # share of unedited photos below the resampling flag, tried
 DETAIL_QUANTILES = (0.01, 0.02, 0.05)  # share of unedited photos below the fine-detail flag, tried
+NEAR_FULL_SIDES = (None, round(FULL_SIDE / math.sqrt(2)))  # the shortest "near_full" side, tried (None: no such band)
 UNEDITED = ("as_distributed", "jpeg_q95", "jpeg_q85", "jpeg_q75", "jpeg_q65")
 MIN_PER_CLASS = 20  # fewer images of a class in a regime and condition say nothing about its error rate
 DISTANCE_QUANTILE = 0.995
@@ -52,14 +56,16 @@ SYNTHETIC = "synthetic"  # the rows of the validation photos' synthetic fakes (s
 
 @dataclass(frozen=True)
 class Setting:
-    """One choice the cross-validation makes: the fitted error share, the extra margin, and the quantiles of
-    the unedited photos where the resampling and the fine-detail flags sit; `target_real`, where set, is the
-    share the "real" side is fitted at instead (choose_rule)."""
+    """One choice the cross-validation makes: the fitted error share, the extra margin, the quantiles of
+    the unedited photos where the resampling and the fine-detail flags sit, and the shortest side of the
+    "near_full" regime (None: none); `target_real`, where set, is the share the "real" side is fitted at
+    instead (choose_rule)."""
 
     target: float
     margin: float
     quantile: float
     detail_quantile: float
+    near_full_side: int = None
     target_real: float = None
 
     def share(self, bad_side):
@@ -67,8 +73,8 @@ class Setting:
         return self.target_real if bad_side == "real" and self.target_real is not None else self.target
 
 
-SETTINGS = [Setting(t, m, q, d)
-            for q, d, t, m in itertools.product(FLAG_QUANTILES, DETAIL_QUANTILES, TARGETS, MARGINS)]
+SETTINGS = [Setting(t, m, q, d, e)
+            for e, q, d, t, m in itertools.product(NEAR_FULL_SIDES, FLAG_QUANTILES, DETAIL_QUANTILES, TARGETS, MARGINS)]
 
 
 def platt(logits, y, l2=1e-3, iters=100):
@@ -147,10 +153,12 @@ def _unedited(rows, key):
 
 
 def flags(rows, setting):
-    """The pixels' flags under a setting: the resampling score above its quantile of the unedited photos
-    (both classes, every unedited condition), the fine detail below its quantile of them."""
+    """What sorts images into regimes under a setting: the resampling score above its quantile of the
+    unedited photos (both classes, every unedited condition), the fine detail below its quantile of them,
+    and the shortest "near_full" side."""
     return {"resampling_threshold": float(np.quantile(_unedited(rows, "resampling"), setting.quantile)),
-            "detail_threshold": float(np.quantile(_unedited(rows, "detail"), setting.detail_quantile))}
+            "detail_threshold": float(np.quantile(_unedited(rows, "detail"), setting.detail_quantile)),
+            "near_full_side": setting.near_full_side}
 
 
 def _logits(r, inputs):
