@@ -355,7 +355,7 @@ def build(dist=DIST, weights=WEIGHTS, offline=False):
         pyo.rename(staging / pyodide_dir)
         runtime = place_hashed(runtime)
         weights_name = place_hashed(Path(shutil.copy2(weights, staging / "model.json")))
-        # The CNN's weights (3.9 MB) are a file of their own, not in the runtime zip: the worker fetches them
+        # The CNN's weights (2.9 MB) are a file of their own, not in the runtime zip: the worker fetches them
         # after ready, so ready time stays as it was. Not gzipped: an .npz is deflated already (gzip: -0.2%).
         network = place_hashed(Path(shutil.copy2(effnet.OUTPUT, staging / effnet.OUTPUT.name)))
         write_worker_build(staging, write_manifest(staging, sorted(files), pyodide_dir, runtime, weights_name,

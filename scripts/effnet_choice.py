@@ -30,10 +30,11 @@ import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT / "py"), str(ROOT / "tests")]
+sys.path[:0] = [str(ROOT), str(ROOT / "py"), str(ROOT / "tests")]
 
 from conftest import SEED_DATA  # noqa: E402
 from facespectra.runtime import decode, effnet  # noqa: E402
+from scripts import effnet as convert  # noqa: E402
 from facespectra.train.dataset import discover  # noqa: E402
 from facespectra.train.evaluate import auc  # noqa: E402
 from facespectra.train.logistic import LogisticRegression  # noqa: E402
@@ -85,7 +86,7 @@ def extract(items, size, gray, view, cache):
     if path.exists():
         with np.load(path) as z:
             return {s: (z[f"m{s}"], z[f"s{s}"]) for s in range(1, 9)}, float(z["ms"])
-    net = effnet.network()
+    net = effnet.Network.load(effnet.WEIGHTS, convert.TOP)  # stages 7 and the head too
     rows, times = [], []
     for n, item in enumerate(items):
         data = item.path.read_bytes()

@@ -1,7 +1,7 @@
 """The CNN (runtime/effnet.py) and its conversion (scripts/effnet.py), in CPython.
 
-The port is checked against ImageNet: the converted network, with the classifier that set-up keeps out
-of the shipped file, names what three photos shipped in registry packages show (matplotlib's Grace
+The port is checked against ImageNet: the converted network, with the stages and the classifier that
+set-up keeps out of the shipped file, names what three photos shipped in registry packages show (matplotlib's Grace
 Hopper, scikit-learn's Chinese palace and flower). The restricted unpickler refuses a pickle that names
 anything else than a state dict's classes, without running it. Features are finite, of the stated
 length and deterministic, and the shipped weights (float16, int8 for the largest layers) keep them within
@@ -36,11 +36,12 @@ def photo(package, member):
 
 
 @pytest.fixture(scope="module")
-def classifier():
-    if not convert.CLASSIFIER.exists():
-        pytest.skip(f"{convert.CLASSIFIER} is absent: run scripts/effnet.py")
-    with np.load(convert.CLASSIFIER) as z:
-        return z["w"], z["b"]
+def imagenet():
+    """The whole network, the shipped file and the rest of it, and the ImageNet classifier (W, b)."""
+    if not convert.TOP.exists():
+        pytest.skip(f"{convert.TOP} is absent: run scripts/effnet.py")
+    with np.load(convert.TOP) as z:
+        return effnet.Network.load(effnet.WEIGHTS, convert.TOP), (z["fc.w"], z["fc.b"])
 
 
 def imagenet_input(img):
@@ -50,9 +51,10 @@ def imagenet_input(img):
 
 
 @pytest.mark.parametrize("where, label", PHOTOS.items(), ids=lambda v: v[1] if isinstance(v, tuple) else None)
-def test_imagenet_top5_names_what_the_photo_shows(classifier, where, label):
-    head = effnet.network().stage_outputs(imagenet_input(photo(*where)), (8,))[8]
-    logits = head.reshape(-1, head.shape[-1]).mean(axis=0) @ classifier[0] + classifier[1]
+def test_imagenet_top5_names_what_the_photo_shows(imagenet, where, label):
+    net, (w, b) = imagenet
+    head = net.stage_outputs(imagenet_input(photo(*where)), (8,))[8]
+    logits = head.reshape(-1, head.shape[-1]).mean(axis=0) @ w + b
     assert label in np.argsort(-logits)[:5]
 
 
@@ -78,9 +80,12 @@ def test_unpickler_refuses_builtins_that_could_build_a_call():
         convert.RestrictedUnpickler(io.BytesIO(payload)).load()
 
 
-def test_shipped_weights_hold_no_classifier():
-    with np.load(effnet.WEIGHTS) as z:
-        assert not [k for k in z.files if k.startswith("fc")]
+def test_shipped_weights_hold_only_the_stages_the_detector_reads():
+    net = effnet.network()
+    assert {blk["stage"] for blk in net.blocks} == set(range(1, max(effnet.STAGES) + 1))
+    assert not [k for k in net.w if k.startswith(("fc", "head"))]
+    with pytest.raises(ValueError, match=f"stage {max(effnet.STAGES) + 1} asked"):
+        net.stage_outputs(imagenet_input(texture(224, seed=1).convert("RGB")), (max(effnet.STAGES) + 1,))
 
 
 def test_features_are_finite_of_the_stated_length_and_deterministic():

@@ -190,7 +190,7 @@ async function warmUp(api) {
   loadNetwork(api);
 }
 
-// The second detector (the CNN, runtime/effnet.py): its weights (3.9 MB) are fetched only now, once this worker
+// The second detector (the CNN, runtime/effnet.py): its weights (2.9 MB) are fetched only now, once this worker
 // is ready and warm, so ready time is what it was; files checked meanwhile are judged by the spectral model
 // alone (their rows say so). The bytes are checked against this build's sha256, written into Python's file
 // system and loaded (worker_api.load_network), then the network is warmed up: two steps of about 0.2 s, and

@@ -55,18 +55,25 @@ class Network:
         self.rows = {}
 
     @classmethod
-    def load(cls, path=WEIGHTS):
-        try:
-            z = np.load(path)
-        except FileNotFoundError:
-            raise EffnetMissing(f"{Path(path).name} is missing: run `make setup` (scripts/effnet.py)") from None
-        with z:
-            meta = json.loads(str(z["meta"]))
-            weights = {k: z[k] for k in z.files if k != "meta" and not k.endswith(".scale")}
-            for k, w in weights.items():
-                if w.dtype == np.int8:  # the large 1×1 convolutions: int8 times a scale per output channel
-                    weights[k] = w.astype(np.float32) * z[f"{k}.scale"]
-        return cls(weights, meta["blocks"], {k: v for k, v in meta.items() if k != "blocks"})
+    def load(cls, *paths):
+        """The network in the shipped file (default: WEIGHTS), or in several files that each hold the blocks
+        after the previous one's (the rest of the network: scripts/effnet.py's TOP)."""
+        weights, blocks, metas = {}, [], []
+        for path in paths or (WEIGHTS,):
+            try:
+                z = np.load(path)
+            except FileNotFoundError:
+                raise EffnetMissing(f"{Path(path).name} is missing: run `make setup` (scripts/effnet.py)") from None
+            with z:
+                meta = json.loads(str(z["meta"]))
+                for k in z.files:
+                    if k == "meta" or k.endswith(".scale"):
+                        continue
+                    w = z[k]  # the large 1×1 convolutions: int8 times a scale per output channel
+                    weights[k] = w.astype(np.float32) * z[f"{k}.scale"] if w.dtype == np.int8 else w
+            blocks += meta.pop("blocks")
+            metas.append(meta)
+        return cls(weights, blocks, metas[0])
 
     def _rows(self, n, width):
         """Block n's depthwise weights repeated along an output row of `width` pixels (kept per width)."""
@@ -78,9 +85,12 @@ class Network:
 
     def stage_outputs(self, x, stages):
         """(H, W, 3) scaled input -> {stage: (h, w, C) output} for `stages` (1-7; 8 is the head)."""
+        last = max(stages)
+        held = self.blocks[-1]["stage"] + ("head" in self.pw)
+        if last > held:
+            raise ValueError(f"stage {last} asked of weights that hold stages 1-{held} (the rest: scripts/effnet.py)")
         out = {}
         x = _relu6(_full_conv(x, self.w["stem.w"], self.w["stem.b"], k=3, stride=2))
-        last = max(stages)
         for n, blk in enumerate(self.blocks):
             if blk["stage"] > last:
                 return out
