@@ -49,7 +49,8 @@ def test_regime_reads_size_and_compression():
     assert verdict.regime(1024, 90, None, True, True) == "resampled"
     assert verdict.regime(800, 90, near_full_side=707) == "near_full" and verdict.regime(800, 90) == "reduced"
     assert verdict.regime(600, 90, near_full_side=707) == "reduced"
-    assert verdict.regime(800, 30, near_full_side=707) == "heavy" and verdict.regime(1024, 90, near_full_side=707) == "full"
+    assert verdict.regime(800, 30, near_full_side=707) == "heavy"
+    assert verdict.regime(1024, 90, near_full_side=707) == "full"
 
 
 def test_cross_validated_rule_keeps_the_promise_at_95_percent_confidence_per_condition(fitted):
@@ -178,8 +179,10 @@ def test_images_downscaled_a_little_get_thresholds_of_their_own():
     assert not rulefit.failures(rows, metrics) and metrics["px512"]["real_called_fake"] == 0
     rule = rulefit.fit_rule(rows, setting)
     assert rule["near_full_side"] == setting.near_full_side
-    assert verdict.pixel_regime(768, 90, None, rule) == "near_full" and verdict.pixel_regime(512, 90, None, rule) == "reduced"
-    assert verdict.decide(3.0, 768, 90, 1.0, rule)[0] == "fake" and verdict.decide(3.0, 512, 90, 1.0, rule)[0] == "uncertain"
+    assert verdict.pixel_regime(768, 90, None, rule) == "near_full"
+    assert verdict.pixel_regime(512, 90, None, rule) == "reduced"
+    assert verdict.decide(3.0, 768, 90, 1.0, rule)[0] == "fake"
+    assert verdict.decide(3.0, 512, 90, 1.0, rule)[0] == "uncertain"
 
 
 def test_synthetic_fakes_that_look_real_keep_the_real_threshold_low():

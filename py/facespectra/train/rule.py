@@ -14,8 +14,8 @@ focus) is below one: each a quantile of the unedited photos' values. Downscaled 
 look survives, gets thresholds of its own instead of those its most-reduced images allow.
 
 The target share, a margin that moves both thresholds further towards their safe ends (thresholds at
-the farthest wrong image seen are overshot by the next images), the flags' quantiles and the size bands are chosen by
-cross-validation over the folds of those predictions (choose_rule): each fold is judged by the rule
+the farthest wrong image seen are overshot by the next images), the flags' quantiles and the size bands
+are chosen by cross-validation over the folds of those predictions (choose_rule): each fold is judged by the rule
 fitted without it, and a choice keeps its promise when, in every fitted condition and for each class,
 the one-sided 95% Clopper-Pearson upper bound of the confident-error rate is within PROMISE, or, where a
 condition has too few images for any count to support that (fewer than 299), when it made no confident
