@@ -12,7 +12,7 @@ convolutions of stages 6, 7 and the head as int8 with a float32 scale per output
 float16 (the features move by 3% of their spread between seed faces on average, float16 alone 0.6%, which
 left the cross-validated AUC as it was: scripts/effnet_choice.py; tests/test_effnet.py bounds the move).
 Only the stages the detector reads (runtime/effnet.STAGES) are shipped, in py/facespectra/runtime/effnet.npz
-(2.8 MB); the rest of the network, stage 7, the head and the ImageNet classifier, goes to
+(2.9 MB); the rest of the network, stage 7, the head and the ImageNet classifier, goes to
 .cache/effnet/imagenet_top.npz, for the port's top-5 test and scripts/effnet_choice.py only. build.py
 --fetch runs both steps.
 """

