@@ -182,12 +182,12 @@ def validate(rule, inputs=1):
         raise ValueError("verdict_rule must be an object with 'regimes' and 'max_distance'")
     if not _is_number(rule.get("max_distance")) or not rule["max_distance"] > 0:
         raise ValueError("verdict_rule.max_distance must be a positive finite number")
+    edge = rule.get("near_full_side")
     flags = {name: rule.get(f"{key}_threshold") for name, key in (("resampled", "resampling"), ("smoothed", "detail"))}
-    flags["near_full"] = rule.get("near_full_side")
+    flags["near_full"] = edge
     for key in ("resampling_threshold", "detail_threshold"):
         if rule.get(key) is not None and not _is_number(rule[key]):
             raise ValueError(f"verdict_rule.{key} must be null or a finite number")
-    edge = rule.get("near_full_side")
     if edge is not None and not (_is_number(edge) and SMALL_SIDE < edge <= FULL_SIDE):
         raise ValueError(f"verdict_rule.near_full_side must be null or a number in ({SMALL_SIDE}, {FULL_SIDE}]")
     for name in REGIMES:
