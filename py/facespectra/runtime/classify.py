@@ -37,25 +37,19 @@ def rule_in_use(model, cnn_logit=None):
 
 
 def judge(features, side, quality, model, codec=None, evidence=None, cnn_logit=None):
-    """-> (verdict, p_fake, reason): the weights' fitted rule where they carry one (verdict.py), else the band
-    under the same input regimes (a taught or older model has no evidence that traces survive outside "full").
+    """-> (verdict, p_fake, reason, regime): the weights' fitted rule where they carry one (verdict.py), else the
+    band under the same input regimes (a taught or older model has no evidence that traces survive outside
+    "full"); `regime` is the input regime the image was read in, whose zones the page's bar shows.
     `evidence` is the picture's resampling score (resampling_score), None where the rule reads none; the
     fine detail the rule reads comes from the features; `cnn_logit` is the CNN's opinion (cnn.opinion) or None."""
     rule = rule_in_use(model, cnn_logit)
     if rule is None:
-        return decide_band(float(model.predict_proba(features)[0, 1]), model.threshold,
-                           regime(side, quality, codec), side, quality)
-    return decide(float(model.decision_function(features)[0]), side, quality,
-                  float(distance(model.standardise(features)[0])), rule, codec, evidence,
-                  _detail(features, model), cnn_logit)
-
-
-def read_in(features, side, quality, model, codec=None, evidence=None, cnn_logit=None):
-    """The input regime judge() reads an image in: the page's bar shows that regime's zones."""
-    rule = rule_in_use(model, cnn_logit)
-    if rule is None:
-        return regime(side, quality, codec)
-    return pixel_regime(side, quality, codec, rule, evidence, _detail(features, model))
+        name = regime(side, quality, codec)
+        return (*decide_band(float(model.predict_proba(features)[0, 1]), model.threshold, name, side, quality), name)
+    detail = _detail(features, model)
+    return (*decide(float(model.decision_function(features)[0]), side, quality,
+                    float(distance(model.standardise(features)[0])), rule, codec, evidence, detail, cnn_logit),
+            pixel_regime(side, quality, codec, rule, evidence, detail))
 
 
 def opinions(features, model, regime_name, cnn_logit=None):
@@ -105,8 +99,7 @@ def classify_bytes(data, model):
     codec = lossy_codec(data)
     score = resampling_score(img, model)
     z_cnn = opinion(img, model.cnn)
-    verdict, p_fake, reason = judge(feats, side, quality, model, codec, score, z_cnn)
-    name = read_in(feats, side, quality, model, codec, score, z_cnn)
+    verdict, p_fake, reason, name = judge(feats, side, quality, model, codec, score, z_cnn)
     row = {"verdict": verdict, "p_fake": p_fake, "reason": reason, "regime": name,
            "detectors": detectors(model, z_cnn), "opinions": opinions(feats, model, name, z_cnn),
            "features": feats.tolist(),
@@ -114,8 +107,8 @@ def classify_bytes(data, model):
 
     def judge_face(f, region_side, region):  # a crop of the same file: resampled when the picture is
         z = opinion(region, model.cnn)
-        name = read_in(f, region_side, quality, model, codec, score, z)
-        return (*judge(f, region_side, quality, model, codec, score, z), name, opinions(f, model, name, z))
+        verdict, p_fake, reason, name = judge(f, region_side, quality, model, codec, score, z)
+        return verdict, p_fake, reason, name, opinions(f, model, name, z)
 
     row = with_faces(row, img, model, judge_face)
     return {"label": row["verdict"], **row, "advice": advice(row["reason"]) if row["verdict"] == "uncertain" else None}
