@@ -53,7 +53,7 @@ def nan_model(rule=None):
 def test_judge_and_rows_carry_no_nan(rule):
     model = nan_model(rule)
     feats = np.full((1, model.config.n_features), 40.0)
-    assert judge(feats, 1024, 95, model) == ("uncertain", None, verdict.NO_NUMBER)
+    assert judge(feats, 1024, 95, model) == ("uncertain", None, verdict.NO_NUMBER, "full")
     row = classify_bytes(encode(texture(1024, seed=3), "PNG"), model)
     assert row["verdict"] == "uncertain" and row["p_fake"] is None
     assert "NaN" not in json.dumps(row) and "Infinity" not in json.dumps(row)  # the page's JSON.parse fails on them
@@ -133,11 +133,10 @@ def test_a_model_without_a_rule_withholds_outside_the_full_regime():
     p = float(model.predict_proba(z)[0, 1])
     model.threshold = 0.0 if p > 0.5 else 1.0  # far from the threshold: the band alone would decide
     assert judge(z, 1024, 95, model)[0] in ("real", "fake")
-    for side, quality, codec, reason in ((128, 90, None, verdict.REASONS["small"].format(side=128, quality=90)),
-                                         (600, 90, None, verdict.REASONS["reduced"].format(side=600, quality=90)),
-                                         (1024, 30, None, verdict.REASONS["heavy"].format(side=1024, quality=30)),
-                                         (1024, None, "webp", verdict.REASONS["webp"])):
-        assert judge(z, side, quality, model, codec) == ("uncertain", p, reason)
+    for side, quality, codec, name in ((128, 90, None, "small"), (600, 90, None, "reduced"), (1024, 30, None, "heavy"),
+                                       (1024, None, "webp", "webp")):
+        reason = verdict.REASONS[name].format(side=side, quality=quality)
+        assert judge(z, side, quality, model, codec) == ("uncertain", p, reason, name)
 
 
 @pytest.mark.parametrize("side, quality", [(300, 90), (1024, 30), (1024, 95)])
