@@ -1,7 +1,7 @@
 """Confident errors of the weights' verdicts on the held-out photos after everyday edits: re-saves, other
-formats, turning, light changes, noise, padding, plain crops and downscales, and the trainer's edits
-matrix (train/edits.py: crop and resize back, enlarge, straighten, down and up, sharpen, noise, tone, and
-the kinds the rule was never fitted on), each drawn per photo as the trainer's conditions draw it (the
+formats, turning, light changes, noise, padding, plain crops and downscales (one blurred first), and the
+trainer's edits matrix (train/edits.py: crop and resize back, enlarge, straighten, down and up, sharpen,
+noise, tone, and the kinds the rule was never fitted on), each drawn per photo as the trainer's conditions draw it (the
 model card's "Everyday edits").
 
 The photos are the weights' own held-out split (stored in their provenance), real and generated; each
@@ -81,6 +81,8 @@ EDITS = {  # name -> the edited file's bytes from the decoded photo (RGB) and it
     "cropped to 80%": lambda img, raw: saved(centre_crop(img, 0.8)),
     "cropped to 60%": lambda img, raw: saved(centre_crop(img, 0.6)),
     "downscaled to 800 px": lambda img, raw: saved(img.resize((800, 800), Image.LANCZOS)),
+    "blurred 3 px, downscaled to 800 px": lambda img, raw: saved(img.filter(ImageFilter.GaussianBlur(3))
+                                                                .resize((800, 800), Image.LANCZOS)),
     "512 px, enlarged to 768": lambda img, raw: saved(img.resize((512, 512), Image.LANCZOS).resize((768, 768),
                                                                                                  Image.BICUBIC)),
 }

@@ -50,7 +50,9 @@ def regime(side, quality, codec=None, was_resampled=False, was_smoothed=False, n
     than JPEG it was saved with (inputflags.lossy_codec) or None, all from its header; and whether its pixels
     show it was resampled after it was made (is_resampled()) or blurred (is_smoothed()), which a header
     cannot tell. `near_full_side`: the shortest side still "near_full" (None: every downscaled image is
-    "reduced")."""
+    "reduced"). Blur counts under FULL_SIDE too (blurred, then downscaled to 800 px, held-out real photos
+    scored up to p 0.986 in "near_full", whose "generated" threshold was 0.9915); resampling counts at full
+    size only, as every downscale is a resample."""
     if side < SMALL_SIDE:
         return "small"
     if quality is not None and quality < LOW_JPEG_QUALITY:
@@ -58,6 +60,8 @@ def regime(side, quality, codec=None, was_resampled=False, was_smoothed=False, n
     if codec == "webp":
         return "webp"
     if side < FULL_SIDE:
+        if was_smoothed:
+            return "smoothed"
         return "near_full" if near_full_side is not None and side >= near_full_side else "reduced"
     if was_resampled:
         return "resampled"
