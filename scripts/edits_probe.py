@@ -1,5 +1,6 @@
 """Confident errors of the weights' verdicts on the held-out photos after everyday edits: re-saves, other
-formats, turning, light changes, noise, padding, plain crops and downscales (one blurred first), and the
+formats, turning, light changes, noise, padding, plain crops and downscales (one blurred first), drawn
+graphics (a caption, a label, a picture in the picture), and the
 trainer's edits matrix (train/edits.py: crop and resize back, enlarge, straighten, down and up, sharpen,
 noise, tone, and the kinds the rule was never fitted on), each drawn per photo as the trainer's conditions draw it (the
 model card's "Everyday edits").
@@ -18,7 +19,7 @@ from collections import Counter
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageEnhance, ImageFilter
+from PIL import Image, ImageDraw, ImageEnhance, ImageFilter
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "py"))
@@ -52,6 +53,25 @@ def centre_crop(img, share):
     return img.crop((left, top, left + w, top + h))
 
 
+def drawn(img, shapes):
+    """A copy with flat graphics drawn over it, as captions, labels and stickers are."""
+    img = img.copy()
+    shapes(ImageDraw.Draw(img))
+    return img
+
+
+def caption(draw):
+    draw.rectangle((0, 700, 1023, 780), fill=(0, 0, 0))
+    draw.text((40, 730), "Breaking news: something happened today", fill=(255, 255, 255))
+
+
+def inset(img):
+    """Picture in picture: the photo itself, 400 px, pasted with hard edges left of the middle."""
+    out = img.copy()
+    out.paste(img.resize((400, 400), Image.LANCZOS), ((img.width - 400) // 3, (img.height - 400) // 2))
+    return out
+
+
 def noisy(img, seed=0):
     a = np.asarray(img, dtype=np.int16)
     return Image.fromarray(np.clip(a + np.random.default_rng(seed).integers(-6, 7, a.shape), 0, 255).astype(np.uint8))
@@ -83,6 +103,9 @@ EDITS = {  # name -> the edited file's bytes from the decoded photo (RGB) and it
     "downscaled to 800 px": lambda img, raw: saved(img.resize((800, 800), Image.LANCZOS)),
     "blurred 3 px, downscaled to 800 px": lambda img, raw: saved(img.filter(ImageFilter.GaussianBlur(3))
                                                                 .resize((800, 800), Image.LANCZOS)),
+    "caption bar with text": lambda img, raw: saved(drawn(img, caption)),
+    "white label": lambda img, raw: saved(drawn(img, lambda d: d.rectangle((600, 150, 800, 270), fill=(255,) * 3))),
+    "picture in picture": lambda img, raw: saved(inset(img)),
     "512 px, enlarged to 768": lambda img, raw: saved(img.resize((512, 512), Image.LANCZOS).resize((768, 768),
                                                                                                  Image.BICUBIC)),
 }

@@ -22,7 +22,7 @@ sys.path.insert(0, str(ROOT / "py"))
 
 from facespectra.runtime import decode  # noqa: E402
 from facespectra.train.augment import jpeg_bytes, png_bytes  # noqa: E402
-from facespectra.runtime.classify import judge, resampling_score  # noqa: E402
+from facespectra.runtime.classify import graphics_score, judge, resampling_score  # noqa: E402
 from facespectra.runtime.cnn import opinion  # noqa: E402
 from facespectra.runtime.inputflags import header_facts  # noqa: E402
 from facespectra.runtime.model import SpectralModel  # noqa: E402
@@ -48,7 +48,7 @@ def recall(paths, model, kind, qualities=QUALITIES, stages=1):
             data = jpeg_bytes(fake, q) if q else png_bytes(fake)
             img, features = extract_with_image(data, model.config)
             called[q].append(judge(features, *header_facts(data), model, None, resampling_score(img, model),
-                                   opinion(img, model.cnn))[0])
+                                   opinion(img, model.cnn), graphics_score(img, model))[0])
     return {q: (float(np.mean(np.array(v) == "fake")), float(np.mean(np.array(v) == "real"))) for q, v in called.items()}
 
 

@@ -11,7 +11,7 @@ import pytest
 from conftest import ROOT, encode, texture
 from faces_scenes import matched, no_face_images, portrait, rotated, scene
 from facespectra.runtime import csvrows, facecheck, faces
-from facespectra.runtime.classify import classify_bytes, judge, resampling_score
+from facespectra.runtime.classify import classify_bytes, graphics_score, judge, resampling_score
 from facespectra.runtime.cnn import opinion
 from facespectra.runtime.decode import load
 from facespectra.runtime.model import SpectralModel
@@ -107,7 +107,7 @@ def whole_image(data, row, model):
     side, quality = header_facts(data)
     img = load(data)
     return judge(np.array(row["features"]), side, quality, model, None, resampling_score(img, model),
-                 opinion(img, model.cnn))[:3]
+                 opinion(img, model.cnn), graphics_score(img, model))[:3]
 
 
 @pytest.mark.parametrize("side, quality", [(640, 92), (1024, 95), (300, 90)])

@@ -94,7 +94,7 @@ def test_search_gives_the_same_results_without_the_held_out_items():
                        variants=[v for v, keep in zip(table.variants, keep_rows) if keep],
                        labels=table.labels[keep_rows], X={"c": table.X["c"][keep_rows]},
                        sides=table.sides[keep_rows], qualities=table.qualities[keep_rows],
-                       resampling=table.resampling[keep_rows])
+                       resampling=table.resampling[keep_rows], graphics=table.graphics[keep_rows])
     alone = search.run(sub, {"c": None}, np.ones(len(items), dtype=bool), np.ones(keep_rows.sum(), dtype=bool))[2]
     assert comparable(alone) == comparable(full)
 
@@ -112,7 +112,8 @@ def with_synthetic_fakes(table, seed=0):
                         X={"c": np.vstack([table.X["c"], [x for _, _, x in rows]])},
                         sides=np.r_[table.sides, np.full(len(rows), 1024)],
                         qualities=np.r_[table.qualities, np.zeros(len(rows), int)],
-                        resampling=np.r_[table.resampling, np.zeros(len(rows))])
+                        resampling=np.r_[table.resampling, np.zeros(len(rows))],
+                        graphics=np.r_[table.graphics, np.zeros(len(rows))])
 
 
 def test_synthetic_fakes_of_each_training_photo_are_scored_once_out_of_fold():

@@ -30,7 +30,7 @@ def shifted_table(n_real, n_fake, seed=0):
     items = [SimpleNamespace(label=int(c), path=f"{i}.jpg") for i, c in enumerate(labels)]
     return FeatureTable(items=items, hashes=[str(i) for i in range(len(items))], items_idx=idx, variants=variants,
                         labels=labels[idx], X={"c": np.array(X)}, sides=np.full(len(idx), 1024),
-                        qualities=np.zeros(len(idx), int), resampling=np.zeros(len(idx)))
+                        qualities=np.zeros(len(idx), int), resampling=np.zeros(len(idx)), graphics=np.zeros(len(idx)))
 
 
 def oof_curve(table, train_items, k=4):

@@ -16,13 +16,14 @@ from facespectra.runtime.model import SpectralModel
 from facespectra.train import bounds, rule as rulefit
 
 
-def rows_of(logits_real, logits_fake, side=1024, quality=0, distance=1.0, resampling=0.0, detail=0.0):
+def rows_of(logits_real, logits_fake, side=1024, quality=0, distance=1.0, resampling=0.0, detail=0.0, graphics=0.0):
     y = np.r_[np.zeros(len(logits_real), int), np.ones(len(logits_fake), int)]
     n = len(y)
     return {"y": y, "fold": np.arange(n) % 4, "logit": np.r_[logits_real, logits_fake], "side": np.full(n, side),
             "quality": np.full(n, quality), "distance": np.full(n, distance),
             "resampling": np.broadcast_to(np.asarray(resampling, dtype=float), (n,)).copy(),
-            "detail": np.broadcast_to(np.asarray(detail, dtype=float), (n,)).copy()}
+            "detail": np.broadcast_to(np.asarray(detail, dtype=float), (n,)).copy(),
+            "graphics": np.broadcast_to(np.asarray(graphics, dtype=float), (n,)).copy()}
 
 
 @pytest.fixture(scope="module")
@@ -55,6 +56,9 @@ def test_regime_reads_size_and_compression():
     assert verdict.regime(800, 90, None, False, True, 707) == "smoothed" == verdict.regime(512, 90, None, True, True)
     assert verdict.regime(800, 90, None, True, False, 707) == "near_full"
     assert verdict.regime(200, 90, None, False, True) == "small"
+    # graphics drawn over it, at every size from 256 px, whatever else its pixels show
+    assert verdict.regime(1024, 90, None, True, True, 707, True) == "graphics" == verdict.regime(512, 90, has_graphics=True)
+    assert verdict.regime(200, 90, has_graphics=True) == "small" and verdict.regime(1024, 30, has_graphics=True) == "heavy"
 
 
 def test_cross_validated_rule_keeps_the_promise_at_95_percent_confidence_per_condition(fitted):

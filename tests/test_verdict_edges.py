@@ -86,6 +86,8 @@ HOSTILE = [  # (what the file holds, the field the message must name)
     (_set(["verdict_rule", "near_full_side"], 100), "verdict_rule.near_full_side"),
     (_set(["verdict_rule", "near_full_side"], "707"), "verdict_rule.near_full_side"),
     (_set(["verdict_rule", "near_full_side"], 2000), "verdict_rule.near_full_side"),
+    (_set(["verdict_rule", "graphics_threshold"], "0.01"), "verdict_rule.graphics_threshold"),
+    (_set(["verdict_rule", "graphics_threshold"], math.nan), "verdict_rule.graphics_threshold"),
     (_set(["scaler", "scale", 3], 1e-310), r"scale\[3\]"),
     (_set(["scaler", "mean", 1], True), r"mean\[1\]"),
     (_set(["coef", 0], False), r"coef\[0\]"),

@@ -18,6 +18,7 @@ ADVICE = {
                "resized for the web or a message.",
     "heavy": "Find a less compressed copy: the original file, not one re-saved or sent through a messaging app.",
     "webp": "Find the original JPEG or PNG file.",
+    "graphics": "Find the photo without the caption, text, label or sticker drawn over it: the original file.",
     "smoothed": "Find a sharper copy: the original file, before any beauty filter, blur or smoothing.",
     "resampled": "Find the original file as the camera or the generator saved it, not a copy that was cropped, "
                  "resized, rotated or straightened.",

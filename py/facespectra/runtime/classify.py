@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 
-from . import resampling
+from . import graphics, resampling
 from .advice import advice
 from .cnn import opinion
 from .errors import InputError
@@ -36,20 +36,21 @@ def rule_in_use(model, cnn_logit=None):
     return model.cnn.verdict_rule if detectors(model, cnn_logit) == "both" else model.verdict_rule
 
 
-def judge(features, side, quality, model, codec=None, evidence=None, cnn_logit=None):
+def judge(features, side, quality, model, codec=None, evidence=None, cnn_logit=None, drawn=None):
     """-> (verdict, p_fake, reason, regime): the weights' fitted rule where they carry one (verdict.py), else the
     band under the same input regimes (a taught or older model has no evidence that traces survive outside
     "full"); `regime` is the input regime the image was read in, whose zones the page's bar shows.
     `evidence` is the picture's resampling score (resampling_score), None where the rule reads none; the
-    fine detail the rule reads comes from the features; `cnn_logit` is the CNN's opinion (cnn.opinion) or None."""
+    fine detail the rule reads comes from the features; `cnn_logit` is the CNN's opinion (cnn.opinion) or None;
+    `drawn` the picture's graphics score (graphics_score)."""
     rule = rule_in_use(model, cnn_logit)
     if rule is None:
         name = regime(side, quality, codec)
         return (*decide_band(float(model.predict_proba(features)[0, 1]), model.threshold, name, side, quality), name)
     detail = _detail(features, model)
     return (*decide(float(model.decision_function(features)[0]), side, quality,
-                    float(distance(model.standardise(features)[0])), rule, codec, evidence, detail, cnn_logit),
-            pixel_regime(side, quality, codec, rule, evidence, detail))
+                    float(distance(model.standardise(features)[0])), rule, codec, evidence, detail, cnn_logit, drawn),
+            pixel_regime(side, quality, codec, rule, evidence, detail, drawn))
 
 
 def opinions(features, model, regime_name, cnn_logit=None):
@@ -80,6 +81,14 @@ def resampling_score(img, model):
     return resampling.score(img if img.mode == "L" else img.convert("L"))
 
 
+def graphics_score(img, model):
+    """The picture's graphics drawn over it (runtime/graphics.py), where the model's rules read them."""
+    rules = [model.verdict_rule or {}] + ([model.cnn.verdict_rule] if model.cnn is not None else [])
+    if all(r.get("graphics_threshold") is None for r in rules):
+        return None
+    return graphics.score(img)
+
+
 def classify_bytes(data, model):
     """Bytes -> {"label", "verdict", "p_fake", "reason", "features", "flags", "faces", "error"}.
 
@@ -97,9 +106,9 @@ def classify_bytes(data, model):
         return error_row(str(exc))
     side, quality = header_facts(data)
     codec = lossy_codec(data)
-    score = resampling_score(img, model)
+    score, drawn = resampling_score(img, model), graphics_score(img, model)
     z_cnn = opinion(img, model.cnn)
-    verdict, p_fake, reason, name = judge(feats, side, quality, model, codec, score, z_cnn)
+    verdict, p_fake, reason, name = judge(feats, side, quality, model, codec, score, z_cnn, drawn)
     row = {"verdict": verdict, "p_fake": p_fake, "reason": reason, "regime": name,
            "detectors": detectors(model, z_cnn), "opinions": opinions(feats, model, name, z_cnn),
            "features": feats.tolist(),
@@ -107,7 +116,7 @@ def classify_bytes(data, model):
 
     def judge_face(f, region_side, region):  # a crop of the same file: resampled when the picture is
         z = opinion(region, model.cnn)
-        verdict, p_fake, reason, name = judge(f, region_side, quality, model, codec, score, z)
+        verdict, p_fake, reason, name = judge(f, region_side, quality, model, codec, score, z, drawn)
         return verdict, p_fake, reason, name, opinions(f, model, name, z)
 
     row = with_faces(row, img, model, judge_face)

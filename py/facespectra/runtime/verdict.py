@@ -2,7 +2,8 @@
 
 The model detects traces of a generator. Where an image is too degraded for traces to survive, their
 absence is no evidence of a real photo, so each input regime (from the header: size, JPEG quality, a
-lossy codec other than JPEG; from the pixels: resampled after it was made) has its own calibration and
+lossy codec other than JPEG; from the pixels: resampled after it was made, blurred, graphics drawn over
+it) has its own calibration and
 its own two thresholds, chosen on out-of-fold predictions so that confident errors stay within the
 target for real and for fake photos separately. A regime whose data never allowed a safe "real" has no
 real threshold: it can say "generated" or "can't tell", never "real". A rule over two detectors (the
@@ -22,7 +23,7 @@ from .inputflags import LOW_JPEG_QUALITY, SMALL_SIDE  # the regimes' edges are t
 FULL_SIDE = 1000  # the training faces are 1024 px: a shorter side under this was made smaller
 # "near_full": downscaled less than the rule's `near_full_side` allows (a fitted rule's choice, or none), so a
 # generator's look survives better than in the rest of "reduced" and gets thresholds of its own
-REGIMES = ("full", "resampled", "smoothed", "near_full", "reduced", "small", "heavy", "webp")
+REGIMES = ("full", "resampled", "smoothed", "near_full", "reduced", "small", "heavy", "webp", "graphics")
 
 REASONS = {
     "small": "too small: {side} px on the shorter side, and the traces of a generator need more",
@@ -37,6 +38,8 @@ REASONS = {
                 "of a generator",
     "webp": "lossy WebP compression, which it never learnt from: WebP's blocks can look like a generator's "
             "traces",
+    "graphics": "graphics or text drawn over the picture (flat fills beside sharp edges), which it never learnt "
+                "from: their edges look like a generator's traces",
     "unlike": "unlike the photos it learnt from: its spectrum is far from all of them",
     "disagree": "the two detectors disagree: one sees no trace of a generator, the other leans towards one",
     "close": "too close to call: the evidence is not strong enough either way for a verdict",
@@ -45,20 +48,24 @@ REASONS = {
 }
 
 
-def regime(side, quality, codec=None, was_resampled=False, was_smoothed=False, near_full_side=None):
+def regime(side, quality, codec=None, was_resampled=False, was_smoothed=False, near_full_side=None,
+           has_graphics=False):
     """The input regime of an image: shorter side in pixels, JPEG quality or None and the lossy codec other
     than JPEG it was saved with (inputflags.lossy_codec) or None, all from its header; and whether its pixels
     show it was resampled after it was made (is_resampled()) or blurred (is_smoothed()), which a header
     cannot tell. `near_full_side`: the shortest side still "near_full" (None: every downscaled image is
     "reduced"). Blur counts under FULL_SIDE too (blurred, then downscaled to 800 px, held-out real photos
     scored up to p 0.986 in "near_full", whose "generated" threshold was 0.9915); resampling counts at full
-    size only, as every downscale is a resample."""
+    size only, as every downscale is a resample. `has_graphics`: its pixels show graphics drawn over it
+    (has_graphics()), which no training photo has, at any size from SMALL_SIDE."""
     if side < SMALL_SIDE:
         return "small"
     if quality is not None and quality < LOW_JPEG_QUALITY:
         return "heavy"
     if codec == "webp":
         return "webp"
+    if has_graphics:
+        return "graphics"
     if side < FULL_SIDE:
         if was_smoothed:
             return "smoothed"
@@ -86,6 +93,15 @@ def is_smoothed(detail, rule):
     if limit is None or detail is None:
         return False
     return not math.isfinite(detail) or detail < limit
+
+
+def has_graphics(score, rule):
+    """Whether an image's graphics score (runtime/graphics.py) is above the rule's limit, the highest of the
+    unedited training photos'; a score that is no number counts as graphics, so it can only withhold."""
+    limit = rule.get("graphics_threshold") if rule else None
+    if limit is None or score is None:
+        return False
+    return not math.isfinite(score) or score > limit
 
 
 def sigmoid(z):
@@ -122,10 +138,10 @@ def withheld(name, side, quality, decides=False):
     return REASONS[name].format(side=side, quality=quality)
 
 
-def pixel_regime(side, quality, codec, rule, resampling=None, detail=None):
+def pixel_regime(side, quality, codec, rule, resampling=None, detail=None, graphics=None):
     """regime() with the pixels' evidence read against the rule's flags (None: not measured) and its size band."""
     return regime(side, quality, codec, is_resampled(resampling, rule), is_smoothed(detail, rule),
-                  rule.get("near_full_side") if rule else None)
+                  rule.get("near_full_side") if rule else None, has_graphics(graphics, rule))
 
 
 def calibration(part, logits):
@@ -149,11 +165,12 @@ def calibration(part, logits):
     return z, veto
 
 
-def decide(logit, side, quality, dist, rule, codec=None, resampling=None, detail=None, cnn_logit=None):
-    """-> (verdict, calibrated p_fake, reason or None) for one image under a fitted rule; `resampling` and
-    `detail` are its pixels' resampling score and fine detail (None: not measured); `cnn_logit` the second
-    detector's log-odds, which a rule over both detectors (a "platt" of three numbers) needs."""
-    name = pixel_regime(side, quality, codec, rule, resampling, detail)
+def decide(logit, side, quality, dist, rule, codec=None, resampling=None, detail=None, cnn_logit=None, graphics=None):
+    """-> (verdict, calibrated p_fake, reason or None) for one image under a fitted rule; `resampling`,
+    `detail` and `graphics` are its pixels' resampling score, fine detail and graphics score (None: not
+    measured); `cnn_logit` the second detector's log-odds, which a rule over both detectors (a "platt" of
+    three numbers) needs."""
+    name = pixel_regime(side, quality, codec, rule, resampling, detail, graphics)
     part = rule["regimes"][name]
     logits = (logit,) if len(part["platt"]) == 2 else (logit, cnn_logit)
     if not (all(z is not None and math.isfinite(z) for z in logits) and math.isfinite(dist)):
@@ -187,9 +204,10 @@ def validate(rule, inputs=1):
     if not _is_number(rule.get("max_distance")) or not rule["max_distance"] > 0:
         raise ValueError("verdict_rule.max_distance must be a positive finite number")
     edge = rule.get("near_full_side")
-    flags = {name: rule.get(f"{key}_threshold") for name, key in (("resampled", "resampling"), ("smoothed", "detail"))}
+    flags = {name: rule.get(f"{key}_threshold")
+             for name, key in (("resampled", "resampling"), ("smoothed", "detail"), ("graphics", "graphics"))}
     flags["near_full"] = edge
-    for key in ("resampling_threshold", "detail_threshold"):
+    for key in ("resampling_threshold", "detail_threshold", "graphics_threshold"):
         if rule.get(key) is not None and not _is_number(rule[key]):
             raise ValueError(f"verdict_rule.{key} must be null or a finite number")
     if edge is not None and not (_is_number(edge) and SMALL_SIDE < edge <= FULL_SIDE):

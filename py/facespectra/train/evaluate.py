@@ -170,12 +170,12 @@ def verdict_metrics(y, verdicts):
             "bound_error_fake": upper_bound(fake_called_real, n_fake)}
 
 
-def judge_rows(model, X, sides, qualities, resampling, cnn_logits=None):
-    """-> (verdicts, calibrated p_fake) of feature rows with their header facts, resampling scores and the CNN's
-    log-odds (None: judged without the network), as the runtime judges a file."""
+def judge_rows(model, X, sides, qualities, resampling, drawn, cnn_logits=None):
+    """-> (verdicts, calibrated p_fake) of feature rows with their header facts, resampling and graphics scores
+    and the CNN's log-odds (None: judged without the network), as the runtime judges a file."""
     cnn = [None] * len(X) if cnn_logits is None else [float(z) for z in cnn_logits]
-    out = [judge(x, int(s), None if q <= 0 else int(q), model, None, float(r), c)
-           for x, s, q, r, c in zip(X, sides, qualities, resampling, cnn)]
+    out = [judge(x, int(s), None if q <= 0 else int(q), model, None, float(r), c, float(g))
+           for x, s, q, r, c, g in zip(X, sides, qualities, resampling, cnn, drawn)]
     return np.array([o[0] for o in out]), np.array([o[1] for o in out])
 
 
@@ -195,7 +195,8 @@ def evaluate_model(model, table, items_mask, config_name, use_cnn=True):
         metrics[name] = binary_metrics(y, p, model.threshold)
         if model.verdict_rule is not None:
             cnn = model.cnn.logit(table.cnn[rows]) if with_cnn else None
-            verdicts, p = judge_rows(model, X, table.sides[rows], table.qualities[rows], table.resampling[rows], cnn)
+            verdicts, p = judge_rows(model, X, table.sides[rows], table.qualities[rows], table.resampling[rows],
+                                     table.graphics[rows], cnn)
             metrics[name].update(verdict_metrics(y, verdicts))
         preds[name] = (y, p, table.items_idx[rows])
     return metrics, preds

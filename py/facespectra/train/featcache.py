@@ -13,12 +13,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ..runtime import effnet, resampling
+from ..runtime import effnet, graphics, resampling
 from .atomic import write_bytes_atomic
 
 CACHE_VERSION = 2  # 2: float32 logarithm, grid-peak copies at column Nyquist counted once
 DEFAULT_DIR = Path(".cache/features")
-_RESAMPLING_CODE = hashlib.sha256(Path(resampling.__file__).read_bytes()).hexdigest()[:16]
+_FACTS_CODE = hashlib.sha256(b"".join(Path(m.__file__).read_bytes() for m in (resampling, graphics))).hexdigest()[:16]
 
 
 def file_hash(path):
@@ -31,8 +31,9 @@ def file_hash(path):
 
 def entry_key(content_hash, config, variant):
     """config None: the variant's facts for the verdict rule (featuretable._facts) instead of features; their
-    key holds the resampling check's source hash, so a changed check misses the cache and features do not."""
-    facts = "facts-" + _RESAMPLING_CODE
+    key holds the resampling and graphics checks' source hash, so a changed check misses the cache and features
+    do not."""
+    facts = "facts-" + _FACTS_CODE
     text = json.dumps({"v": CACHE_VERSION, "file": content_hash, "config": facts if config is None else config.to_dict(),
                        "variant": variant.key()}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()

@@ -16,7 +16,7 @@ from tqdm import tqdm
 
 from . import augment
 from ..runtime.errors import InputError
-from ..runtime import decode, resampling
+from ..runtime import decode, graphics, resampling
 from ..runtime.inputflags import header_facts
 from .featcache import FeatureCache, cnn_entry_key, entry_key, file_hash
 from ..runtime import effnet
@@ -27,8 +27,9 @@ from ..runtime.spectrum import extract_with_image
 @dataclass
 class FeatureTable:
     """Row r: item index items_idx[r], variant variants[r], label labels[r]; X[name][r] its features;
-    sides[r], qualities[r] its header facts (shorter side, JPEG quality or 0) and resampling[r] its pixels'
-    evidence of resampling (runtime/resampling.py), which the verdict rule reads."""
+    sides[r], qualities[r] its header facts (shorter side, JPEG quality or 0), resampling[r] its pixels'
+    evidence of resampling (runtime/resampling.py) and graphics[r] of graphics drawn over them
+    (runtime/graphics.py), which the verdict rule reads."""
 
     items: list
     hashes: list
@@ -39,6 +40,7 @@ class FeatureTable:
     sides: np.ndarray
     qualities: np.ndarray
     resampling: np.ndarray
+    graphics: np.ndarray
     skipped: list = field(default_factory=list)  # (path, reason)
     cnn: np.ndarray = None  # the CNN's pooled features per row (NaN where not asked for); None: none asked for
     cnn_logit: np.ndarray = None  # the CNN head's out-of-fold log-odds per row (train/cnnhead.py), once fitted
@@ -89,11 +91,11 @@ def _task(args):
 
 
 def _facts(data, luma=None):
-    """What the verdict rule reads besides the features: shorter side, JPEG quality (0: none), resampling
-    (read on the file's decoded luma, `luma` when already decoded, as classify reads it)."""
+    """What the verdict rule reads besides the features: shorter side, JPEG quality (0: none), resampling and
+    graphics (read on the file's decoded luma, `luma` when already decoded, as classify reads them)."""
     side, quality = header_facts(data)
-    return np.array([side, quality or 0, resampling.score(decode.load(data) if luma is None else luma)],
-                    dtype=np.float64)
+    luma = decode.load(data) if luma is None else luma
+    return np.array([side, quality or 0, resampling.score(luma), graphics.score(luma)], dtype=np.float64)
 
 
 def build(items, variants_of, configs, *, jobs=None, cache=None, desc="features", cnn_of=None):
@@ -136,7 +138,8 @@ def build(items, variants_of, configs, *, jobs=None, cache=None, desc="features"
                         X={n: np.array(feats[n]).reshape(len(rows_item), configs[n].n_features) for n in names},
                         sides=np.array([h[0] for h in headers], dtype=int),
                         qualities=np.array([h[1] for h in headers], dtype=int),
-                        resampling=np.array([h[2] for h in headers], dtype=np.float64), skipped=skipped,
+                        resampling=np.array([h[2] for h in headers], dtype=np.float64),
+                        graphics=np.array([h[3] for h in headers], dtype=np.float64), skipped=skipped,
                         cnn=_cnn_matrix(cnn) if cnn_of else None)
 
 

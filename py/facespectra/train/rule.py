@@ -144,8 +144,8 @@ def _fitted(rows):
 
 
 def _regimes(rule, r):
-    return np.array([pixel_regime(int(s), int(q) or None, None, rule, float(x), float(d))
-                     for s, q, x, d in zip(r["side"], r["quality"], r["resampling"], r["detail"])])
+    return np.array([pixel_regime(int(s), int(q) or None, None, rule, float(x), float(d), float(g))
+                     for s, q, x, d, g in zip(r["side"], r["quality"], r["resampling"], r["detail"], r["graphics"])])
 
 
 def _unedited(rows, key):
@@ -155,9 +155,12 @@ def _unedited(rows, key):
 def flags(rows, setting):
     """What sorts images into regimes under a setting: the resampling score above its quantile of the
     unedited photos (both classes, every unedited condition), the fine detail below its quantile of them,
-    and the shortest "near_full" side."""
+    the graphics score above the highest of them (no training photo has graphics drawn over it, so no
+    cross-validation could weigh a lower limit: it would only withhold photos) and the shortest "near_full"
+    side."""
     return {"resampling_threshold": float(np.quantile(_unedited(rows, "resampling"), setting.quantile)),
             "detail_threshold": float(np.quantile(_unedited(rows, "detail"), setting.detail_quantile)),
+            "graphics_threshold": float(np.max(_unedited(rows, "graphics"))),
             "near_full_side": setting.near_full_side}
 
 
@@ -174,7 +177,7 @@ def _calibrate(z, y, inputs):
 
 
 def fit_rule(rows, setting, withheld=(), inputs=1):
-    """rows: {condition: {"y", "logit", "side", "quality", "resampling", "detail", "distance", ...: arrays}} -> the rule
+    """rows: {condition: {"y", "logit", "side", "quality", "resampling", "detail", "graphics", "distance", ...}} -> the rule
     for the weights under a Setting, fitted on every condition but the held-out edits; `withheld`:
     (regime, side) pairs that get no threshold ("fake": t_fake, "real": t_real); `inputs` 2: over both
     detectors' log-odds (rows carry "cnn_logit"), where either one leaning "generated" vetoes "real"."""
@@ -228,9 +231,9 @@ def fit_rule(rows, setting, withheld=(), inputs=1):
 def _verdicts(rule, r):
     """-> (verdicts, regimes) of rule rows, as the runtime decides them."""
     cnn = r.get("cnn_logit", np.full(len(r["y"]), np.nan))
-    facts = zip(r["logit"], r["side"], r["quality"], r["distance"], r["resampling"], r["detail"], cnn)
-    return (np.array([decide(z, int(s), int(q) or None, dist, rule, None, float(x), float(d), float(c))[0]
-                      for z, s, q, dist, x, d, c in facts]),
+    facts = zip(r["logit"], r["side"], r["quality"], r["distance"], r["resampling"], r["detail"], cnn, r["graphics"])
+    return (np.array([decide(z, int(s), int(q) or None, dist, rule, None, float(x), float(d), float(c), float(g))[0]
+                      for z, s, q, dist, x, d, c, g in facts]),
             _regimes(rule, r))
 
 

@@ -120,7 +120,7 @@ def _rule_rows(clf, table, X, detail, rows, fold):
     cnn = {} if table.cnn_logit is None else {"cnn_logit": table.cnn_logit[rows]}
     return {**cnn, "y": table.labels[rows], "synthetic": table.synthetic[rows], "fold": np.full(int(rows.sum()), fold),
             "logit": clf.decision_function(X[rows]), "side": table.sides[rows], "quality": table.qualities[rows],
-            "resampling": table.resampling[rows], "detail": detail[rows],
+            "resampling": table.resampling[rows], "detail": detail[rows], "graphics": table.graphics[rows],
             "distance": distance((X[rows] - clf.mean_) / clf.scale_)}
 
 
