@@ -60,10 +60,11 @@ def test_each_kind_of_cant_tell_and_both_confident_verdicts(portraits, seed_data
         right = sum(v == (cls, "") for v in seeds)
         assert right >= MIN_RIGHT if full[f"t_{cls}"] is not None else right == 0, (cls, right)
         # full-size portraits like the training ones: no header regime withholds, only a close call or no
-        # trace of a generator, a spectrum unlike the training photos', or pixels that read as resampled
-        # or smoothed (each flag leaves about 99% of the unedited photos alone)
+        # trace of a generator, a spectrum unlike the training photos', or pixels that read as resampled,
+        # smoothed (each flag leaves about 99% of the unedited photos alone) or drawn over (none of the
+        # unedited training photos)
         withheld_by = (REASONS["close"], REASONS["no_traces"], REASONS["unlike"], REASONS["resampled"],
-                       REASONS["smoothed"])
+                       REASONS["smoothed"], REASONS["graphics"])
         assert all(v[1] in withheld_by for v in seeds if v[0] == "uncertain"), seeds
     for name, words in (("tiny.jpg", "too small"), ("web.jpg", "downscaled"), ("q20.jpg", "heavy JPEG"),
                         ("texture.png", "no face found")):
@@ -124,7 +125,7 @@ def test_a_lossy_webp_photo_is_never_judged(seed_data, tmp_path, capsys):
 def test_photos_a_little_downscaled_are_judged_in_their_own_band(seed_data, tmp_path, capsys):
     """The held-out portraits downscaled to 800 px fall in the rule's "near_full" band, where the CNN still sees a
     generator's look: no real photo is called generated and some fakes are (the model card: 45% at 768 px);
-    at 512 px, below the band, none is decided."""
+    at 512 px, below the band, fewer (13%)."""
     from facespectra.runtime.model import SpectralModel
     from facespectra.train.train import held_out_items
 
@@ -140,8 +141,9 @@ def test_photos_a_little_downscaled_are_judged_in_their_own_band(seed_data, tmp_
     assert {r["detectors"] for r in rows.values()} == {"both"}
     verdicts = {name: r["verdict"] for name, r in rows.items()}
     assert [n for n, v in verdicts.items() if "-real-" in n and v != "uncertain"] == []
-    assert sum(v == "fake" for n, v in verdicts.items() if n.startswith("800-fake-")) >= MIN_RIGHT
-    assert [n for n, v in verdicts.items() if n.startswith("512-") and v != "uncertain"] == []
+    called = {side: sum(v == "fake" for n, v in verdicts.items() if n.startswith(f"{side}-fake-"))
+              for side in (800, 512)}
+    assert called[800] >= MIN_RIGHT and called[512] < called[800], called
 
 
 def test_blurred_photos_a_little_downscaled_are_read_as_smoothed(seed_data, tmp_path, capsys):

@@ -82,7 +82,8 @@ def resampling_score(img, model):
 
 
 def graphics_score(img, model):
-    """The picture's graphics drawn over it (runtime/graphics.py), where the model's rules read them."""
+    """The graphics drawn over an image, a picture or a face's region (runtime/graphics.py), where the model's
+    rules read them."""
     rules = [model.verdict_rule or {}] + ([model.cnn.verdict_rule] if model.cnn is not None else [])
     if all(r.get("graphics_threshold") is None for r in rules):
         return None
@@ -114,9 +115,11 @@ def classify_bytes(data, model):
            "features": feats.tolist(),
            "flags": input_flags(side, quality, feats, model), "error": None}
 
-    def judge_face(f, region_side, region):  # a crop of the same file: resampled when the picture is
+    # a crop of the same file, resampled when the picture is; graphics are its own (a caption elsewhere is no matter)
+    def judge_face(f, region_side, region):
         z = opinion(region, model.cnn)
-        verdict, p_fake, reason, name = judge(f, region_side, quality, model, codec, score, z, drawn)
+        verdict, p_fake, reason, name = judge(f, region_side, quality, model, codec, score, z,
+                                              graphics_score(region, model))
         return verdict, p_fake, reason, name, opinions(f, model, name, z)
 
     row = with_faces(row, img, model, judge_face)
