@@ -42,7 +42,7 @@ def judge(features, side, quality, model, codec=None, evidence=None, cnn_logit=N
     "full"); `regime` is the input regime the image was read in, whose zones the page's bar shows.
     `evidence` is the picture's resampling score (resampling_score), None where the rule reads none; the
     fine detail the rule reads comes from the features; `cnn_logit` is the CNN's opinion (cnn.opinion) or None;
-    `drawn` the picture's graphics score (graphics_score)."""
+    `drawn` the graphics score (graphics_score) of what was read: the picture, or a face's region."""
     rule = rule_in_use(model, cnn_logit)
     if rule is None:
         name = regime(side, quality, codec)

@@ -3,13 +3,12 @@
 The model detects traces of a generator. Where an image is too degraded for traces to survive, their
 absence is no evidence of a real photo, so each input regime (from the header: size, JPEG quality, a
 lossy codec other than JPEG; from the pixels: resampled after it was made, blurred, graphics drawn over
-it) has its own calibration and
-its own two thresholds, chosen on out-of-fold predictions so that confident errors stay within the
-target for real and for fake photos separately. A regime whose data never allowed a safe "real" has no
-real threshold: it can say "generated" or "can't tell", never "real". A rule over two detectors (the
-spectral model's and the CNN's log-odds: runtime/cnn.py) calibrates both together and reads the larger of
-that and the spectral model's own calibration, and either one's own calibration leaning "generated"
-vetoes "real".
+it) has its own calibration and its own two thresholds, chosen on out-of-fold predictions so that
+confident errors stay within the target for real and for fake photos separately. A regime whose data
+never allowed a safe "real" has no real threshold: it can say "generated" or "can't tell", never "real".
+A rule over two detectors (the spectral model's and the CNN's log-odds: runtime/cnn.py) calibrates both
+together and reads the larger of that and the spectral model's own calibration, and either one's own
+calibration leaning "generated" vetoes "real".
 Inputs far from every training image (by the distance of their standardised features) are never judged.
 numpy + standard library only: the page runs this module in Pyodide.
 """

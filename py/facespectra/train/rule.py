@@ -177,8 +177,8 @@ def _calibrate(z, y, inputs):
 
 
 def fit_rule(rows, setting, withheld=(), inputs=1):
-    """rows: {condition: {"y", "logit", "side", "quality", "resampling", "detail", "graphics", "distance", ...}} -> the rule
-    for the weights under a Setting, fitted on every condition but the held-out edits; `withheld`:
+    """rows: {condition: {"y", "logit", "side", "quality", "resampling", "detail", "graphics", "distance", ...}}
+    -> the rule for the weights under a Setting, fitted on every condition but the held-out edits; `withheld`:
     (regime, side) pairs that get no threshold ("fake": t_fake, "real": t_real); `inputs` 2: over both
     detectors' log-odds (rows carry "cnn_logit"), where either one leaning "generated" vetoes "real"."""
     rows = _fitted(rows)
