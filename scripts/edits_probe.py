@@ -1,9 +1,9 @@
 """Confident errors of the weights' verdicts on the held-out photos after everyday edits: re-saves, other
 formats, turning, light changes, noise, padding, plain crops and downscales (one blurred first), drawn
-graphics (a caption, a label, a picture in the picture), and the
-trainer's edits matrix (train/edits.py: crop and resize back, enlarge, straighten, down and up, sharpen,
-noise, tone, and the kinds the rule was never fitted on), each drawn per photo as the trainer's conditions draw it (the
-model card's "Everyday edits").
+graphics (a caption, a label, a picture in the picture), and the trainer's edits matrix (train/edits.py:
+crop and resize back, enlarge, straighten, down and up, sharpen, noise, tone, and the kinds the rule was
+never fitted on), each drawn per photo as the trainer's conditions draw it (the model card's "Everyday
+edits").
 
 The photos are the weights' own held-out split (stored in their provenance), real and generated; each
 edit is judged as `facespectra predict` judges a file (runtime.classify.classify_bytes, faces included).

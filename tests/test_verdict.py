@@ -53,12 +53,15 @@ def test_regime_reads_size_and_compression():
     assert verdict.regime(800, 30, near_full_side=707) == "heavy"
     assert verdict.regime(1024, 90, near_full_side=707) == "full"
     # blur is read at every size from 256 px, resampling at full size only (every downscale is a resample)
-    assert verdict.regime(800, 90, None, False, True, 707) == "smoothed" == verdict.regime(512, 90, None, True, True)
+    assert verdict.regime(800, 90, None, False, True, 707) == "smoothed"
+    assert verdict.regime(512, 90, None, True, True) == "smoothed"
     assert verdict.regime(800, 90, None, True, False, 707) == "near_full"
     assert verdict.regime(200, 90, None, False, True) == "small"
     # graphics drawn over it, at every size from 256 px, whatever else its pixels show
-    assert verdict.regime(1024, 90, None, True, True, 707, True) == "graphics" == verdict.regime(512, 90, has_graphics=True)
-    assert verdict.regime(200, 90, has_graphics=True) == "small" and verdict.regime(1024, 30, has_graphics=True) == "heavy"
+    assert verdict.regime(1024, 90, None, True, True, 707, True) == "graphics"
+    assert verdict.regime(512, 90, has_graphics=True) == "graphics"
+    assert verdict.regime(200, 90, has_graphics=True) == "small"
+    assert verdict.regime(1024, 30, has_graphics=True) == "heavy"
 
 
 def test_cross_validated_rule_keeps_the_promise_at_95_percent_confidence_per_condition(fitted):

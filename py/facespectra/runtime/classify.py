@@ -73,10 +73,15 @@ def _detail(features, model):
     return float(fine_detail(np.reshape(features, -1), model.config))
 
 
+def _read_by_rules(model, key):
+    """Whether any of the model's rules (the spectral one, the one over both detectors) has the flag `key`."""
+    rules = [model.verdict_rule or {}] + ([model.cnn.verdict_rule] if model.cnn is not None else [])
+    return any(r.get(key) is not None for r in rules)
+
+
 def resampling_score(img, model):
     """The picture's evidence of resampling (runtime/resampling.py), where the model's rules read it."""
-    rules = [model.verdict_rule or {}] + ([model.cnn.verdict_rule] if model.cnn is not None else [])
-    if all(r.get("resampling_threshold") is None for r in rules):
+    if not _read_by_rules(model, "resampling_threshold"):
         return None
     return resampling.score(img if img.mode == "L" else img.convert("L"))
 
@@ -84,10 +89,7 @@ def resampling_score(img, model):
 def graphics_score(img, model):
     """The graphics drawn over an image, a picture or a face's region (runtime/graphics.py), where the model's
     rules read them."""
-    rules = [model.verdict_rule or {}] + ([model.cnn.verdict_rule] if model.cnn is not None else [])
-    if all(r.get("graphics_threshold") is None for r in rules):
-        return None
-    return graphics.score(img)
+    return graphics.score(img) if _read_by_rules(model, "graphics_threshold") else None
 
 
 def classify_bytes(data, model):

@@ -76,31 +76,30 @@ def regime(side, quality, codec=None, was_resampled=False, was_smoothed=False, n
     return "full"
 
 
-def is_resampled(score, rule):
-    """Whether an image's resampling score (runtime/resampling.py) is above the rule's fitted flag; a score
-    that is no number counts as resampled, so it can only withhold."""
-    limit = rule.get("resampling_threshold") if rule else None
-    if limit is None or score is None:
+def _flagged(value, rule, key, below=False):
+    """Whether a pixel measure is beyond the rule's flag `key` (above it; below it with `below`): never where the
+    rule has no such flag or the measure was not taken, always where the measure is no number, so a flag
+    can only withhold."""
+    limit = rule.get(key) if rule else None
+    if limit is None or value is None:
         return False
-    return not math.isfinite(score) or score > limit
+    return not math.isfinite(value) or (value < limit if below else value > limit)
+
+
+def is_resampled(score, rule):
+    """Whether an image's resampling score (runtime/resampling.py) is above the rule's fitted flag."""
+    return _flagged(score, rule, "resampling_threshold")
 
 
 def is_smoothed(detail, rule):
-    """Whether an image's fine detail (spectrum.fine_detail) is below the rule's fitted flag; a value that is
-    no number counts as smoothed, so it can only withhold."""
-    limit = rule.get("detail_threshold") if rule else None
-    if limit is None or detail is None:
-        return False
-    return not math.isfinite(detail) or detail < limit
+    """Whether an image's fine detail (spectrum.fine_detail) is below the rule's fitted flag."""
+    return _flagged(detail, rule, "detail_threshold", below=True)
 
 
 def has_graphics(score, rule):
     """Whether an image's graphics score (runtime/graphics.py) is above the rule's limit, the highest of the
-    unedited training photos'; a score that is no number counts as graphics, so it can only withhold."""
-    limit = rule.get("graphics_threshold") if rule else None
-    if limit is None or score is None:
-        return False
-    return not math.isfinite(score) or score > limit
+    unedited training photos'."""
+    return _flagged(score, rule, "graphics_threshold")
 
 
 def sigmoid(z):
